@@ -1,0 +1,100 @@
+"""The warehouse: one SQLAlchemy engine for DuckDB or PostgreSQL, a versioned schema.
+
+Guarantees: :func:`connect` returns an engine whose schema is migrated to the latest
+version; migrations are plain SQL files in ``migrations/``, applied once each, in order,
+and recorded with their checksum in ``ops_schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ka_pipeline.errors import ConfigError
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def create_engine(url: str) -> sa.Engine:
+    """Build an engine; for DuckDB the file's folder is created first."""
+    if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
+        Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url, future=True)
+
+
+def is_duckdb(engine_or_conn: sa.Engine | sa.Connection) -> bool:
+    return engine_or_conn.dialect.name == "duckdb"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The migrations shipped with the package, as (version, name, sql), in order."""
+    folder = resources.files("ka_pipeline.warehouse") / "migrations"
+    found = []
+    for item in folder.iterdir():
+        match = _MIGRATION_NAME.match(item.name)
+        if match:
+            found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script on ';' at line ends, dropping comment-only chunks."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    chunks = re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE)
+    return [chunk.strip() for chunk in chunks if chunk.strip()]
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply pending migrations; return the names applied. Safe to call every run."""
+    applied_now: list[str] = []
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "create table if not exists ops_schema_migrations ("
+                " version integer primary key, name varchar not null,"
+                " checksum varchar not null, applied_at timestamp not null)"
+            )
+        )
+        done = {
+            row.version: row.checksum
+            for row in conn.execute(sa.text("select version, checksum from ops_schema_migrations"))
+        }
+    for version, name, script in migrations():
+        checksum = hashlib.sha256(script.encode()).hexdigest()
+        if version in done:
+            if done[version] != checksum:
+                raise ConfigError(
+                    f"migration {name} changed after it was applied to this warehouse; "
+                    "add a new migration instead of editing an applied one"
+                )
+            continue
+        with engine.begin() as conn:
+            for statement in split_statements(script):
+                conn.execute(sa.text(statement))
+            conn.execute(
+                sa.text(
+                    "insert into ops_schema_migrations (version, name, checksum, applied_at)"
+                    " values (:v, :n, :c, :t)"
+                ),
+                {"v": version, "n": name, "c": checksum, "t": datetime.now()},
+            )
+        applied_now.append(name)
+    return applied_now
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> sa.Engine:
+    engine = create_engine(url)
+    migrate(engine)
+    return engine
+
+
+def connect(url: str) -> sa.Engine:
+    """A migrated engine for ``url``, built once per process and URL."""
+    return _engine_for(url)
