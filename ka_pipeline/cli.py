@@ -1,0 +1,177 @@
+"""The ``ka-pipeline`` command: demo, run, backfill, status, migrate.
+
+Exit codes: 0 success; 1 a chain failed or a file was rejected during the run;
+2 bad arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from ka_pipeline.errors import KaError
+from ka_pipeline.settings import Settings, load_settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _print_summary(summary, settings: Settings) -> None:
+    from ka_pipeline.warehouse import connect
+
+    print(f"\nbusiness dates {summary.start} .. {summary.end}  ({summary.seconds:.1f} s)")
+    print(f"{'chain':<6} {'feed':<11} {'files':>6} {'skipped':>8} {'rejected':>9} "
+          f"{'rows read':>10} {'loaded':>10} {'quarantined':>12}")
+    for chain in summary.chains:
+        if chain.error:
+            print(f"{chain.chain_code:<6} FAILED: {chain.error}")
+            continue
+        for feed, c in sorted(chain.feeds.items()):
+            print(f"{chain.chain_code:<6} {feed:<11} {c.files:>6} {c.skipped:>8} {c.rejected:>9} "
+                  f"{c.rows_read:>10} {c.rows_loaded:>10} {c.rows_quarantined:>12}")
+        if chain.missing:
+            shown = ", ".join(chain.missing[:5]) + (" ..." if len(chain.missing) > 5 else "")
+            print(f"{'':<6} missing: {len(chain.missing)} ({shown})")
+        for problem in chain.rejected:
+            print(f"{'':<6} rejected: {problem}")
+    if summary.model_rows:
+        print("models: " + ", ".join(f"{t} {n}" for t, n in summary.model_rows.items()))
+    for mail in summary.mails:
+        print(f"mail: {mail}")
+    url = settings.warehouse_url
+    engine = connect(url)
+    print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
+    print(f"outbox:    {settings.outbox_dir}")
+
+
+def _exit_code(summary) -> int:
+    return 1 if summary.failed or any(c.rejected for c in summary.chains) else 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ka_pipeline.pipeline import run
+
+    summary = run(
+        settings,
+        args.date,
+        args.date,
+        chains=[args.chain] if args.chain else None,
+        force=args.force,
+        scorecards=args.scorecards,
+    )
+    _print_summary(summary, settings)
+    return _exit_code(summary)
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from ka_pipeline.pipeline import run
+
+    if args.date_from > args.date_to:
+        raise KaError(f"--from {args.date_from} is after --to {args.date_to}")
+    summary = run(
+        settings,
+        args.date_from,
+        args.date_to,
+        chains=[args.chain],
+        force=args.force,
+        scorecards=args.scorecards,
+    )
+    _print_summary(summary, settings)
+    return _exit_code(summary)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ka_pipeline.demo import generate
+    from ka_pipeline.pipeline import run
+
+    print(f"generating the demo data set in {settings.home} (seed {args.seed}) ...", flush=True)
+    demo = generate(settings.home, seed=args.seed)
+    print(demo.describe() if hasattr(demo, "describe") else demo, flush=True)
+    if args.no_run:
+        return 0
+    summary = run(settings, demo.start, demo.end, scorecards="always")
+    _print_summary(summary, settings)
+    return 1 if summary.failed else 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ka_pipeline.status import print_status
+
+    print_status(settings, limit=args.limit, chain=args.chain)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from ka_pipeline.warehouse import create_engine, migrate
+
+    applied = migrate(create_engine(settings.warehouse_url))
+    print("applied: " + (", ".join(applied) if applied else "nothing, the schema is current"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ka-pipeline",
+        description="Key-account feeds to warehouse KPIs, rebates, deduction checks and "
+        "scorecard emails. Settings come from KA_* environment variables (see README).",
+    )
+    parser.add_argument("--home", type=Path, help="data folder (default: $KA_HOME or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate the demo data set and run it end to end")
+    demo.add_argument("--seed", type=int, default=20261122)
+    demo.add_argument("--no-run", action="store_true", help="only generate the files")
+    demo.set_defaults(func=cmd_demo)
+
+    mail_help = "auto: on month ends, when every chain runs; always; never"
+    run = sub.add_parser("run", help="run one business date for all chains or one")
+    run.add_argument("--date", type=_date, required=True, help="business date YYYY-MM-DD")
+    run.add_argument("--chain", help="only this chain code")
+    run.add_argument("--force", action="store_true", help="reload files already loaded")
+    run.add_argument("--scorecards", choices=("auto", "always", "never"), default="auto",
+                     help=mail_help)
+    run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser("backfill", help="re-run a date range for one chain")
+    backfill.add_argument("--chain", required=True, help="chain code")
+    backfill.add_argument("--from", dest="date_from", type=_date, required=True)
+    backfill.add_argument("--to", dest="date_to", type=_date, required=True)
+    backfill.add_argument("--force", action="store_true", help="reload unchanged files too")
+    backfill.add_argument("--scorecards", choices=("never", "always"), default="never",
+                          help="mail the month of --to (default: never)")
+    backfill.set_defaults(func=cmd_backfill)
+
+    status = sub.add_parser("status", help="show the last loads and rejects")
+    status.add_argument("--limit", type=int, default=20)
+    status.add_argument("--chain")
+    status.set_defaults(func=cmd_status)
+
+    migrate = sub.add_parser("migrate", help="bring the warehouse schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    settings = load_settings(args.home)
+    try:
+        return args.func(args, settings)
+    except KaError as exc:
+        print(f"ka-pipeline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

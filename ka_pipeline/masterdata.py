@@ -1,0 +1,153 @@
+"""Publish the master data of a config folder to the ``ref_`` tables.
+
+Guarantee: all ``ref_`` tables are replaced together in one transaction, so the
+warehouse always holds one consistent version of the master data, and loading the same
+config twice leaves the tables identical.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ka_pipeline.config import Config
+from ka_pipeline.load import bulk_insert
+
+REF_TABLES = (
+    "ref_owner",
+    "ref_chain",
+    "ref_store",
+    "ref_product",
+    "ref_listing",
+    "ref_promotion",
+    "ref_contract",
+    "ref_rebate_tier",
+    "ref_contract_fee",
+    "ref_target",
+)
+
+
+def _frames(config: Config) -> dict[str, pd.DataFrame]:
+    owners = pd.DataFrame(
+        [
+            {
+                "owner_code": o.code,
+                "name": o.name,
+                "email": o.email,
+                "locale": o.locale,
+                "manager_email": o.manager_email,
+            }
+            for o in config.owners.values()
+        ]
+    )
+    chains = pd.DataFrame(
+        [
+            {
+                "chain_code": c.code,
+                "name": c.name,
+                "name_local": c.name_local,
+                "format": c.format,
+                "region": c.region,
+                "settlement_mode": c.settlement_mode,
+                "payment_terms_days": c.payment_terms_days,
+                "dispute_window_days": c.dispute_window_days,
+                "owner_code": c.owner,
+            }
+            for c in config.chains.values()
+        ]
+    )
+    contracts, tiers, fees = [], [], []
+    for c in config.contracts:
+        rebate = c.get("rebate") or {}
+        contracts.append(
+            {
+                "chain_code": c["chain"],
+                "contract_year": int(c["year"]),
+                "start_date": str(c["start"]),
+                "end_date": str(c["end"]),
+                "rebate_base": rebate.get("base", "sell_in"),
+                "rebate_method": rebate.get("method", "retroactive"),
+                "rebate_promo_excluded": bool(rebate.get("promo_excluded", True)),
+                "margin_guarantee_pct": c.get("margin_guarantee_pct"),
+            }
+        )
+        for i, tier in enumerate(rebate.get("tiers") or [], 1):
+            tiers.append(
+                {
+                    "chain_code": c["chain"],
+                    "contract_year": int(c["year"]),
+                    "tier_no": i,
+                    "threshold": str(Decimal(str(tier["threshold"]))),
+                    "rate": str(Decimal(str(tier["rate"]))),
+                }
+            )
+        for fee in c.get("fees") or []:
+            fees.append(
+                {
+                    "chain_code": c["chain"],
+                    "contract_year": int(c["year"]),
+                    "fee_type": fee["type"],
+                    "basis": fee["basis"],
+                    "amount": str(Decimal(str(fee["amount"]))),
+                }
+            )
+    stores = config.stores[
+        [
+            "chain_code",
+            "store_code",
+            "name",
+            "city",
+            "region",
+            "area_m2",
+            "store_class",
+            "opened_on",
+            "closed_on",
+        ]
+    ]
+    return {
+        "ref_owner": owners,
+        "ref_chain": chains,
+        "ref_store": stores,
+        "ref_product": config.products[
+            [
+                "barcode",
+                "name",
+                "brand",
+                "category",
+                "unit_cost",
+                "supply_price",
+                "std_retail_price",
+                "floor_price",
+            ]
+        ],
+        "ref_listing": config.listings[["chain_code", "barcode", "listed_from", "listed_to"]],
+        "ref_promotion": config.promotions[
+            [
+                "promo_id",
+                "chain_code",
+                "barcode",
+                "store_classes",
+                "start_date",
+                "end_date",
+                "promo_price",
+                "subsidy_per_unit",
+            ]
+        ],
+        "ref_contract": pd.DataFrame(contracts),
+        "ref_rebate_tier": pd.DataFrame(tiers),
+        "ref_contract_fee": pd.DataFrame(fees),
+        "ref_target": config.targets[["chain_code", "month", "target_amount"]],
+    }
+
+
+def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:
+    """Replace every ref_ table with the config's master data; return rows per table."""
+    frames = _frames(config)
+    counts = {}
+    with engine.begin() as conn:
+        for table in REF_TABLES:
+            conn.execute(sa.text(f"delete from {table}"))
+            counts[table] = bulk_insert(conn, table, frames[table])
+    return counts

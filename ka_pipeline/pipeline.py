@@ -1,0 +1,252 @@
+"""The nightly job: discover -> parse -> validate -> load -> models -> scorecards.
+
+:func:`run` processes business dates ``start..end`` (inclusive) for some or all chains.
+Guarantees:
+
+* Each chain is processed on its own: one chain's failure is reported and the others
+  go on (the CLI then exits non-zero).
+* Idempotent: a file whose checksum is already recorded for its partition is skipped,
+  the models are rebuilt per chain from the warehouse, and each scorecard is sent once
+  (see :mod:`ka_pipeline.delivery`). Running a date twice changes nothing.
+* Nothing lost: every file gets a load-log row (loaded or rejected) and every row read
+  is loaded or quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from calendar import monthrange
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ka_pipeline.config import Chain, Config, load_config
+from ka_pipeline.discover import FeedFile, days, discover
+from ka_pipeline.errors import FileRejected, KaError
+from ka_pipeline.load import FileLoad, publish
+from ka_pipeline.masterdata import publish_master_data
+from ka_pipeline.models import run_models
+from ka_pipeline.parse import parse_file
+from ka_pipeline.settings import Settings
+from ka_pipeline.validate import add_flags, validate_rows
+from ka_pipeline.warehouse import connect
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+PUBLISH_BATCH_FILES = 100  # files per transaction: bounds memory on long backfills
+DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
+
+
+def stderr_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class FeedCounts:
+    files: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class ChainResult:
+    chain_code: str
+    feeds: dict[str, FeedCounts] = field(default_factory=lambda: defaultdict(FeedCounts))
+    rejected: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    start: date
+    end: date
+    chains: list[ChainResult]
+    model_rows: dict[str, int] = field(default_factory=dict)
+    mails: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[ChainResult]:
+        return [c for c in self.chains if c.error]
+
+
+def _known_checksums(
+    engine: sa.Engine, chain_code: str, start: date, end: date
+) -> dict[tuple[str, date], str]:
+    query = sa.text(
+        "select feed, business_date, checksum from ops_load_log where chain_code = :c"
+        " and status in ('loaded', 'rejected') and business_date >= :s and business_date < :e"
+        " order by load_id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"c": chain_code, "s": start, "e": end})
+        return {(r.feed, r.business_date): r.checksum for r in rows}
+
+
+def _parse_batch(chain: Chain, files: list[FeedFile], progress: Progress) -> list[FileLoad]:
+    """Parse files; readable ones keep their frame in ``good`` until validation."""
+    loads, last = [], time.monotonic()
+    for i, feed_file in enumerate(files, 1):
+        load = FileLoad(
+            chain_code=chain.code,
+            feed=feed_file.feed,
+            business_date=feed_file.business_date,
+            file_name=feed_file.name,
+            file_path=str(feed_file.path),
+            checksum=feed_file.checksum,
+            started_at=datetime.now(),
+        )
+        try:
+            load.good = parse_file(feed_file.path, chain.feeds[feed_file.feed])
+        except FileRejected as exc:
+            load.rejected_reason = exc.reason
+        loads.append(load)
+        if time.monotonic() - last > 5:
+            progress(f"  {chain.code} {feed_file.feed}: parsed {i}/{len(files)} files")
+            last = time.monotonic()
+    return loads
+
+
+def _validate_batch(config: Config, chain: Chain, feed: str, loads: list[FileLoad]) -> None:
+    """Validate all readable files of a batch in one suite run; split good from bad."""
+    readable = [f for f in loads if f.rejected_reason is None]
+    if not readable:
+        return
+    frame = pd.concat(
+        [f.good.assign(_file=i) for i, f in enumerate(readable)], ignore_index=True
+    )
+    if feed == "deductions":
+        texts = frame["deduction_text"].dropna().unique()
+        mapping = {text: chain.deduction_type(text) for text in texts}
+        frame["deduction_type"] = frame["deduction_text"].map(mapping).fillna("unclassified")
+    file_dates = frame["_file"].map({i: f.business_date.isoformat() for i, f in enumerate(readable)})
+    stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
+    flagged = add_flags(frame, feed, file_dates, stores, set(config.products["barcode"]))
+    result = validate_rows(flagged, feed)
+    keep = [c for c in frame.columns if c != "_file"]
+    good_by_file = dict(tuple(result.good.groupby("_file")))
+    bad_by_file = dict(tuple(result.bad.groupby("_file")))
+    for i, load in enumerate(readable):
+        good = good_by_file.get(i)
+        bad = bad_by_file.get(i)
+        load.good = good[keep].reset_index(drop=True) if good is not None else frame.iloc[0:0][keep]
+        load.bad = bad.reset_index(drop=True) if bad is not None else None
+
+
+def run_chain(
+    engine: sa.Engine,
+    settings: Settings,
+    config: Config,
+    chain_code: str,
+    start: date,
+    end: date,
+    *,
+    force: bool = False,
+    progress: Progress = stderr_progress,
+) -> ChainResult:
+    """Load one chain's files with start <= business date < end (no models, no mail)."""
+    chain = config.chain(chain_code)
+    result = ChainResult(chain_code)
+    files, problems = discover(settings.feeds_dir, chain, start, end)
+    result.rejected.extend(problems)
+    known = _known_checksums(engine, chain_code, start, end)
+    by_feed: dict[str, list[FeedFile]] = defaultdict(list)
+    for feed_file in files:
+        by_feed[feed_file.feed].append(feed_file)
+    for feed in DAILY_FEEDS:
+        if feed in chain.feeds:
+            present = {f.business_date for f in by_feed.get(feed, [])}
+            result.missing += [f"{feed} {d}" for d in days(start, end) if d not in present]
+    for feed, feed_files in sorted(by_feed.items()):
+        counts = result.feeds[feed]
+        counts.files = len(feed_files)
+        todo = [
+            f
+            for f in feed_files
+            if force or known.get((feed, f.business_date)) != f.checksum
+        ]
+        counts.skipped = len(feed_files) - len(todo)
+        if todo:
+            progress(f"  {chain_code} {feed}: {len(todo)} file(s) to load, {counts.skipped} unchanged")
+        for i in range(0, len(todo), PUBLISH_BATCH_FILES):
+            batch = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
+            _validate_batch(config, chain, feed, batch)
+            publish(engine, batch)
+            for load in batch:
+                if load.rejected_reason:
+                    counts.rejected += 1
+                    result.rejected.append(f"{load.file_path}: {load.rejected_reason}")
+                counts.rows_read += load.rows_read
+                counts.rows_loaded += load.rows_loaded
+                counts.rows_quarantined += load.rows_quarantined
+    return result
+
+
+def is_month_end(day: date) -> bool:
+    return day.day == monthrange(day.year, day.month)[1]
+
+
+def run(
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    chains: list[str] | None = None,
+    force: bool = False,
+    scorecards: str = "auto",
+    progress: Progress = stderr_progress,
+) -> RunSummary:
+    """Run business dates ``start..end`` (inclusive) for ``chains`` (default: all).
+
+    ``scorecards``: ``auto`` mails the month's scorecards when ``end`` is a month end
+    and every chain ran, ``always`` mails those of the month of ``end`` whatever the day, ``never`` mails none.
+    """
+    if end < start:
+        raise KaError(f"the range is empty: {start} is after {end}")
+    began = time.monotonic()
+    config = load_config(settings.config_dir)
+    codes = chains or sorted(config.chains)
+    for code in codes:
+        config.chain(code)  # unknown chain: a clear error before any work
+    engine = connect(settings.warehouse_url)
+    publish_master_data(engine, config)
+    summary = RunSummary(start, end, [])
+    stop = end + timedelta(days=1)
+    for code in codes:
+        progress(f"{code}: loading {start} .. {end}")
+        try:
+            summary.chains.append(
+                run_chain(engine, settings, config, code, start, stop, force=force, progress=progress)
+            )
+        except Exception as exc:  # isolate chains: report and go on with the others
+            log.exception("chain %s failed", code)
+            failed = ChainResult(code, error=f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, KaError):
+                failed.error += "\n" + traceback.format_exc(limit=3)
+            summary.chains.append(failed)
+    healthy = [c.chain_code for c in summary.chains if not c.error]
+    if healthy:
+        progress(f"models: rebuilding for {', '.join(healthy)}")
+        summary.model_rows = run_models(engine, healthy)
+    # A run for some chains only (a backfill, a re-run) mails nothing unless asked.
+    auto = scorecards == "auto" and chains is None and is_month_end(end)
+    if scorecards == "always" or auto:
+        from ka_pipeline.delivery import send_scorecards
+
+        period_start = end.replace(day=1)
+        period_end = end.replace(day=monthrange(end.year, end.month)[1])
+        progress(f"scorecards: {period_start:%Y-%m}")
+        summary.mails = send_scorecards(engine, settings, config, period_start, period_end, end)
+    summary.seconds = time.monotonic() - began
+    return summary

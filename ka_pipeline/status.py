@@ -1,0 +1,54 @@
+"""``ka-pipeline status``: the last loads, rejected files and quarantined rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ka_pipeline.settings import Settings
+from ka_pipeline.warehouse import connect
+
+
+def print_status(settings: Settings, limit: int = 20, chain: str | None = None) -> None:
+    engine = connect(settings.warehouse_url)
+    where = "where chain_code = :chain" if chain else ""
+    params = {"chain": chain, "limit": limit}
+    with engine.connect() as conn:
+        loads = conn.execute(
+            sa.text(
+                "select load_id, chain_code, feed, business_date, file_name, status,"
+                " rows_read, rows_loaded, rows_quarantined, finished_at, message"
+                f" from ops_load_log {where} order by load_id desc limit :limit"
+            ),
+            params,
+        ).fetchall()
+        reasons = conn.execute(
+            sa.text(
+                "select q.chain_code, q.feed, q.reason, count(*) as n, min(q.file_name) as example"
+                f" from ops_quarantine q join ops_load_log l on l.load_id = q.load_id"
+                f" where l.status = 'loaded' {'and q.chain_code = :chain' if chain else ''}"
+                " group by q.chain_code, q.feed, q.reason order by n desc limit :limit"
+            ),
+            params,
+        ).fetchall()
+        rejected = conn.execute(
+            sa.text(
+                "select chain_code, feed, business_date, file_name, message from ops_load_log"
+                f" where status = 'rejected' {'and chain_code = :chain' if chain else ''}"
+                " order by load_id desc limit :limit"
+            ),
+            params,
+        ).fetchall()
+    print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
+    print(f"\nlast {len(loads)} loads:")
+    print(f"{'id':>6} {'chain':<6} {'feed':<11} {'date':<10} {'status':<10} "
+          f"{'read':>6} {'loaded':>6} {'quar.':>6}  file")
+    for r in loads:
+        print(f"{r.load_id:>6} {r.chain_code:<6} {r.feed:<11} {r.business_date!s:<10} "
+              f"{r.status:<10} {r.rows_read:>6} {r.rows_loaded:>6} {r.rows_quarantined:>6}  "
+              f"{r.file_name}")
+    print(f"\nrejected files ({len(rejected)}):" if rejected else "\nrejected files: none")
+    for r in rejected:
+        print(f"  {r.chain_code} {r.feed} {r.business_date} {r.file_name}: {r.message}")
+    print("\nquarantined rows by reason (current loads):" if reasons else "\nquarantined rows: none")
+    for r in reasons:
+        print(f"  {r.chain_code} {r.feed}: {r.n} x {r.reason} (e.g. {r.example})")

@@ -1,0 +1,291 @@
+-- mart_chain_month: one row per chain x month with sales or invoices (docs/models.md).
+-- Portable SQL (DuckDB and PostgreSQL): dates from date_trunc / interval arithmetic are
+-- cast back to date, money stays decimal, ratios are cast to decimal(12,6).
+
+with
+
+-- import CTEs ---------------------------------------------------------------
+
+sales as (
+    select
+        business_date,
+        store_code,
+        barcode,
+        units,
+        sales_amount,
+        promo_amount,
+        cast(date_trunc('month', business_date) as date) as month
+    from raw_sales
+    where chain_code = :chain_code
+),
+
+invoices as (
+    select
+        net_amount,
+        cast(date_trunc('month', invoice_date) as date) as month
+    from raw_invoices
+    where chain_code = :chain_code
+),
+
+deductions as (
+    select
+        deduction_type,
+        amount,
+        cast(date_trunc('month', deduction_date) as date) as month
+    from raw_deductions
+    where chain_code = :chain_code
+),
+
+stores as (
+    select store_code, store_class, opened_on, closed_on
+    from ref_store
+    where chain_code = :chain_code
+),
+
+listings as (
+    select barcode, listed_from, listed_to
+    from ref_listing
+    where chain_code = :chain_code
+),
+
+promotions as (
+    select barcode, store_classes, start_date, end_date
+    from ref_promotion
+    where chain_code = :chain_code
+),
+
+targets as (
+    select month, target_amount
+    from ref_target
+    where chain_code = :chain_code
+),
+
+-- logic CTEs ----------------------------------------------------------------
+
+-- Does the chain send promo columns? Any non-null promo_amount, at any date.
+promo_feed as (
+    select count(promo_amount) > 0 as sends_promo
+    from sales
+),
+
+-- store x item x day rows that fall inside an approved promotion of the chain for that
+-- item and the store's class (store_classes null = every store); used only when the
+-- chain sends no promo columns.
+promo_days as (
+    select distinct
+        s.store_code,
+        s.barcode,
+        s.business_date
+    from sales as s
+    inner join stores as st
+        on st.store_code = s.store_code
+    inner join promotions as p
+        on p.barcode = s.barcode
+        and s.business_date between p.start_date and p.end_date
+        and (
+            p.store_classes is null
+            or ',' || replace(p.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
+        )
+),
+
+sales_month as (
+    select
+        s.month,
+        sum(s.sales_amount) as sellout_amount,
+        sum(s.units) as sellout_units,
+        sum(coalesce(s.promo_amount, 0)) as promo_amount_feed,
+        count(distinct s.business_date) as sales_days
+    from sales as s
+    group by s.month
+),
+
+promo_days_month as (
+    select
+        s.month,
+        sum(s.sales_amount) as promo_amount_derived
+    from sales as s
+    inner join promo_days as pd
+        on pd.store_code = s.store_code
+        and pd.barcode = s.barcode
+        and pd.business_date = s.business_date
+    group by s.month
+),
+
+store_month as (
+    select month, store_code, sum(units) as units
+    from sales
+    group by month, store_code
+),
+
+active_stores as (
+    select month, count(*) as active_stores
+    from store_month
+    where units > 0
+    group by month
+),
+
+sell_in_month as (
+    select month, sum(net_amount) as sell_in_net
+    from invoices
+    group by month
+),
+
+-- Trade spend: every deduction except type 'rebate' (a rebate is earned by volume and
+-- tracked in mart_rebate_progress, not a fee).
+trade_spend_month as (
+    select month, sum(amount) as trade_spend
+    from deductions
+    where deduction_type <> 'rebate'
+    group by month
+),
+
+months as (
+    select month from sales_month
+    union
+    select month from sell_in_month
+),
+
+month_bounds as (
+    select
+        month,
+        cast(month + interval '1 month' as date) - 1 as month_end
+    from months
+),
+
+-- A store is open in a month if it opened on or before the month's last day and had not
+-- closed before the month's first day (closed_on = first day no longer trading).
+open_stores as (
+    select m.month, st.store_code
+    from month_bounds as m
+    inner join stores as st
+        on st.opened_on <= m.month_end
+        and (st.closed_on is null or st.closed_on > m.month)
+),
+
+-- Items listed for the chain at any time in the month (listed_to inclusive).
+listed_items as (
+    select distinct m.month, l.barcode
+    from month_bounds as m
+    inner join listings as l
+        on l.listed_from <= m.month_end
+        and (l.listed_to is null or l.listed_to >= m.month)
+),
+
+distribution_pairs as (
+    select
+        m.month,
+        coalesce(os.n, 0) * coalesce(li.n, 0) as pairs
+    from months as m
+    left join (select month, count(*) as n from open_stores group by month) as os
+        on os.month = m.month
+    left join (select month, count(*) as n from listed_items group by month) as li
+        on li.month = m.month
+),
+
+store_item_month as (
+    select month, store_code, barcode, sum(units) as units
+    from sales
+    group by month, store_code, barcode
+),
+
+distribution_sold as (
+    select sim.month, count(*) as pairs_sold
+    from store_item_month as sim
+    inner join open_stores as os
+        on os.month = sim.month
+        and os.store_code = sim.store_code
+    inner join listed_items as li
+        on li.month = sim.month
+        and li.barcode = sim.barcode
+    where sim.units > 0
+    group by sim.month
+),
+
+joined as (
+    select
+        m.month,
+        coalesce(sm.sellout_amount, 0) as sellout_amount,
+        coalesce(sm.sellout_units, 0) as sellout_units,
+        ly.sellout_amount as sellout_amount_ly,
+        t.target_amount,
+        coalesce(si.sell_in_net, 0) as sell_in_net,
+        coalesce(a.active_stores, 0) as active_stores,
+        dp.pairs as distribution_pairs,
+        coalesce(ds.pairs_sold, 0) as distribution_pairs_sold,
+        case
+            when pf.sends_promo then coalesce(sm.promo_amount_feed, 0)
+            else coalesce(pdm.promo_amount_derived, 0)
+        end as promo_amount,
+        coalesce(ts.trade_spend, 0) as trade_spend,
+        coalesce(sm.sales_days, 0) as sales_days
+    from months as m
+    cross join promo_feed as pf
+    left join sales_month as sm
+        on sm.month = m.month
+    left join sales_month as ly
+        on ly.month = cast(m.month - interval '1 year' as date)
+    left join targets as t
+        on t.month = m.month
+    left join sell_in_month as si
+        on si.month = m.month
+    left join active_stores as a
+        on a.month = m.month
+    left join distribution_pairs as dp
+        on dp.month = m.month
+    left join distribution_sold as ds
+        on ds.month = m.month
+    left join promo_days_month as pdm
+        on pdm.month = m.month
+    left join trade_spend_month as ts
+        on ts.month = m.month
+),
+
+final as (
+    select
+        cast(:chain_code as varchar) as chain_code,
+        month,
+        cast(round(sellout_amount, 2) as decimal(16, 2)) as sellout_amount,
+        cast(sellout_units as bigint) as sellout_units,
+        cast(round(sellout_amount_ly, 2) as decimal(16, 2)) as sellout_amount_ly,
+        cast(
+            case
+                when sellout_amount_ly is null or sellout_amount_ly = 0 then null
+                else sellout_amount / sellout_amount_ly - 1
+            end as decimal(12, 6)
+        ) as yoy_growth,
+        cast(target_amount as decimal(16, 2)) as target_amount,
+        cast(
+            case
+                when target_amount is null or target_amount = 0 then null
+                else sellout_amount / target_amount
+            end as decimal(12, 6)
+        ) as target_achievement,
+        cast(round(sell_in_net, 2) as decimal(16, 2)) as sell_in_net,
+        cast(active_stores as integer) as active_stores,
+        cast(distribution_pairs as integer) as distribution_pairs,
+        cast(distribution_pairs_sold as integer) as distribution_pairs_sold,
+        cast(
+            case
+                when distribution_pairs = 0 then null
+                else cast(distribution_pairs_sold as decimal(16, 6)) / distribution_pairs
+            end as decimal(12, 6)
+        ) as distribution_rate,
+        cast(round(promo_amount, 2) as decimal(16, 2)) as promo_amount,
+        cast(
+            case
+                when sellout_amount = 0 then null
+                else promo_amount / sellout_amount
+            end as decimal(12, 6)
+        ) as promo_share,
+        cast(round(trade_spend, 2) as decimal(16, 2)) as trade_spend,
+        cast(
+            case
+                when sell_in_net = 0 then null
+                else trade_spend / sell_in_net
+            end as decimal(12, 6)
+        ) as trade_spend_rate,
+        cast(sales_days as integer) as sales_days
+    from joined
+)
+
+select * from final

@@ -1,0 +1,484 @@
+-- mart_deduction_check: one row per raw_deductions line of the chain, with exactly one
+-- status (domain.md section 6), expected and disputable amounts, evidence and the dispute
+-- deadline. Reads mart_rebate_progress (built by 30_ before this model runs).
+-- Rules and precedence: docs/models.md. Portable SQL (DuckDB and PostgreSQL).
+
+with
+
+-- import CTEs ---------------------------------------------------------------
+
+deductions as (
+    select
+        statement_no,
+        deduction_no,
+        business_date,
+        deduction_date,
+        deduction_type,
+        deduction_text,
+        amount,
+        store_code,
+        barcode,
+        units,
+        reference,
+        period_start,
+        period_end
+    from raw_deductions
+    where chain_code = :chain_code
+),
+
+chain as (
+    select dispute_window_days
+    from ref_chain
+    where chain_code = :chain_code
+),
+
+contracts as (
+    select contract_year, start_date, end_date
+    from ref_contract
+    where chain_code = :chain_code
+),
+
+contract_fees as (
+    select contract_year, fee_type, basis, amount
+    from ref_contract_fee
+    where chain_code = :chain_code
+),
+
+promotions as (
+    select promo_id, barcode, store_classes, start_date, end_date, subsidy_per_unit
+    from ref_promotion
+    where chain_code = :chain_code
+),
+
+stores as (
+    select store_code, store_class
+    from ref_store
+    where chain_code = :chain_code
+),
+
+sales as (
+    select business_date, store_code, barcode, units, promo_units, promo_amount
+    from raw_sales
+    where chain_code = :chain_code
+),
+
+rebate_progress as (
+    select contract_year, as_of_date, rebate_earned
+    from mart_rebate_progress
+    where chain_code = :chain_code
+),
+
+-- logic CTEs ----------------------------------------------------------------
+
+promo_feed as (
+    select count(promo_amount) > 0 as sends_promo
+    from sales
+),
+
+-- Duplicate key: same type, reference, period, store and barcode (nulls compare equal in
+-- a window partition). The first line in (deduction_date, statement_no, deduction_no)
+-- order is the original; every later one is a duplicate of it.
+ordered as (
+    select
+        d.*,
+        row_number() over (
+            partition by
+                d.deduction_type, d.reference, d.period_start, d.period_end,
+                d.store_code, d.barcode
+            order by d.deduction_date, d.statement_no, d.deduction_no
+        ) as dup_rank,
+        first_value(d.statement_no) over (
+            partition by
+                d.deduction_type, d.reference, d.period_start, d.period_end,
+                d.store_code, d.barcode
+            order by d.deduction_date, d.statement_no, d.deduction_no
+        ) as first_statement_no,
+        first_value(d.deduction_no) over (
+            partition by
+                d.deduction_type, d.reference, d.period_start, d.period_end,
+                d.store_code, d.barcode
+            order by d.deduction_date, d.statement_no, d.deduction_no
+        ) as first_deduction_no
+    from deductions as d
+),
+
+-- Contract year: the contract containing coalesce(period_start, deduction_date); the
+-- period is covered when its end (or start, or the deduction date) is in a contract too.
+line_contract as (
+    select
+        d.statement_no,
+        d.deduction_no,
+        max(cs.contract_year) as contract_year,
+        count(ce.contract_year) as end_covered
+    from deductions as d
+    left join contracts as cs
+        on coalesce(d.period_start, d.deduction_date) between cs.start_date and cs.end_date
+    left join contracts as ce
+        on coalesce(d.period_end, d.period_start, d.deduction_date)
+            between ce.start_date and ce.end_date
+    group by d.statement_no, d.deduction_no
+),
+
+-- Promo subsidy lines x the promotion's items they claim (reference = promo_id; the
+-- line's barcode when given, else every item of the promotion). The POS window is the
+-- line's period clipped to the promotion's dates (the whole promotion when no period).
+promo_line_items as (
+    select
+        d.statement_no,
+        d.deduction_no,
+        d.store_code as line_store_code,
+        p.barcode,
+        p.store_classes,
+        p.start_date,
+        p.end_date,
+        p.subsidy_per_unit,
+        case
+            when d.period_start is not null and d.period_start > p.start_date
+                then d.period_start
+            else p.start_date
+        end as window_start,
+        case
+            when d.period_end is not null and d.period_end < p.end_date then d.period_end
+            else p.end_date
+        end as window_end
+    from deductions as d
+    inner join promotions as p
+        on p.promo_id = d.reference
+        and (d.barcode is null or p.barcode = d.barcode)
+    where d.deduction_type = 'promo_subsidy'
+),
+
+promo_barcodes as (
+    select distinct barcode from promo_line_items
+),
+
+-- POS units per store x item x day, only for items some promo line claims: the feed's
+-- promo_units when the chain sends promo columns, else all units sold (the day is
+-- inside the promotion by the window join below).
+pos_daily as (
+    select
+        s.business_date,
+        s.store_code,
+        s.barcode,
+        st.store_class,
+        sum(
+            case when pf.sends_promo then coalesce(s.promo_units, 0) else s.units end
+        ) as pos_units
+    from sales as s
+    inner join promo_barcodes as pb
+        on pb.barcode = s.barcode
+    cross join promo_feed as pf
+    left join stores as st
+        on st.store_code = s.store_code
+    group by s.business_date, s.store_code, s.barcode, st.store_class
+),
+
+promo_item_pos as (
+    select
+        li.statement_no,
+        li.deduction_no,
+        li.barcode,
+        li.subsidy_per_unit,
+        coalesce(sum(pd.pos_units), 0) as pos_units
+    from promo_line_items as li
+    left join pos_daily as pd
+        on pd.barcode = li.barcode
+        and pd.business_date between li.window_start and li.window_end
+        and (li.line_store_code is null or pd.store_code = li.line_store_code)
+        and (
+            li.store_classes is null
+            or ',' || replace(li.store_classes, ' ', '') || ',' like '%,' || pd.store_class || ',%'
+        )
+    group by li.statement_no, li.deduction_no, li.barcode, li.subsidy_per_unit
+),
+
+promo_line as (
+    select
+        li.statement_no,
+        li.deduction_no,
+        min(li.start_date) as promo_start,
+        max(li.end_date) as promo_end,
+        max(li.subsidy_per_unit) as subsidy_per_unit,
+        count(*) as promo_items
+    from promo_line_items as li
+    group by li.statement_no, li.deduction_no
+),
+
+promo_line_pos as (
+    select
+        statement_no,
+        deduction_no,
+        sum(pos_units) as pos_units,
+        sum(pos_units * subsidy_per_unit) as pos_value
+    from promo_item_pos
+    group by statement_no, deduction_no
+),
+
+-- Rebate lines: cumulative rebate taken within the contract year, up to and including
+-- the line, over the rebate lines that reach this check (duplicates and lines outside
+-- every contract year are disputed in full already).
+rebate_lines as (
+    select
+        o.statement_no,
+        o.deduction_no,
+        o.deduction_date,
+        lc.contract_year,
+        sum(o.amount) over (
+            partition by lc.contract_year
+            order by o.deduction_date, o.statement_no, o.deduction_no
+            rows between unbounded preceding and current row
+        ) as taken_to_date
+    from ordered as o
+    inner join line_contract as lc
+        on lc.statement_no = o.statement_no
+        and lc.deduction_no = o.deduction_no
+    where o.deduction_type = 'rebate'
+        and o.dup_rank = 1
+        and lc.contract_year is not null
+        and lc.end_covered > 0
+),
+
+-- Rebate earned as of the line: the contract year's latest month-end row on or before
+-- the deduction date, else (line dated before the first row) the last row available.
+rebate_earned_ranked as (
+    select
+        rl.statement_no,
+        rl.deduction_no,
+        rp.as_of_date,
+        rp.rebate_earned,
+        row_number() over (
+            partition by rl.statement_no, rl.deduction_no
+            order by
+                case when rp.as_of_date <= rl.deduction_date then 0 else 1 end,
+                rp.as_of_date desc
+        ) as pick
+    from rebate_lines as rl
+    inner join rebate_progress as rp
+        on rp.contract_year = rl.contract_year
+),
+
+rebate_check as (
+    select
+        rl.statement_no,
+        rl.deduction_no,
+        rl.taken_to_date,
+        rer.as_of_date as earned_as_of,
+        coalesce(rer.rebate_earned, 0) as rebate_earned
+    from rebate_lines as rl
+    left join rebate_earned_ranked as rer
+        on rer.statement_no = rl.statement_no
+        and rer.deduction_no = rl.deduction_no
+        and rer.pick = 1
+),
+
+lines as (
+    select
+        o.*,
+        lc.contract_year,
+        lc.end_covered,
+        cf.basis as fee_basis,
+        cf.amount as fee_amount,
+        pl.promo_items,
+        pl.promo_start,
+        pl.promo_end,
+        pl.subsidy_per_unit,
+        coalesce(pp.pos_units, 0) as pos_units,
+        coalesce(pp.pos_value, 0) as pos_value,
+        rc.taken_to_date,
+        rc.earned_as_of,
+        rc.rebate_earned,
+        o.deduction_type = 'promo_subsidy' as is_promo,
+        o.deduction_type not in ('unclassified', 'promo_subsidy', 'rebate') as is_fee
+    from ordered as o
+    left join line_contract as lc
+        on lc.statement_no = o.statement_no
+        and lc.deduction_no = o.deduction_no
+    left join contract_fees as cf
+        on cf.contract_year = lc.contract_year
+        and cf.fee_type = o.deduction_type
+    left join promo_line as pl
+        on pl.statement_no = o.statement_no
+        and pl.deduction_no = o.deduction_no
+    left join promo_line_pos as pp
+        on pp.statement_no = o.statement_no
+        and pp.deduction_no = o.deduction_no
+    left join rebate_check as rc
+        on rc.statement_no = o.statement_no
+        and rc.deduction_no = o.deduction_no
+),
+
+-- Promo subsidy amounts: the allowance for a single-item line with units is
+-- min(claimed units, POS promo units) x subsidy; otherwise the POS value.
+promo_amounts as (
+    select
+        l.*,
+        case
+            when l.units is not null and l.barcode is not null
+                then (case when l.units < l.pos_units then l.units else l.pos_units end)
+                    * l.subsidy_per_unit
+            else l.pos_value
+        end as promo_allowed,
+        case
+            when l.units is not null and l.barcode is not null
+                then (l.units - l.pos_units) * l.subsidy_per_unit
+            else l.amount - l.pos_value
+        end as promo_excess,
+        (l.units is not null and l.units > l.pos_units)
+        or (l.units is null and l.amount > l.pos_value) as promo_overclaimed
+    from lines as l
+),
+
+statused as (
+    select
+        a.*,
+        case
+            when a.deduction_type = 'unclassified' then 'unclassified'
+            when a.dup_rank > 1 then 'duplicate'
+            when a.is_promo and a.promo_items is null then 'promo_not_found'
+            when a.is_promo
+                and (
+                    (a.period_start is not null and a.period_start < a.promo_start)
+                    or (a.period_end is not null and a.period_end > a.promo_end)
+                ) then 'outside_period'
+            when not a.is_promo and (a.contract_year is null or a.end_covered = 0)
+                then 'outside_period'
+            when a.is_promo and a.promo_overclaimed then 'promo_overclaim'
+            when a.is_promo and a.amount > a.promo_allowed then 'over_contract'
+            when a.is_promo then 'valid'
+            when a.deduction_type = 'rebate' and a.taken_to_date > a.rebate_earned
+                then 'rebate_over_taken'
+            when a.deduction_type = 'rebate' then 'valid'
+            when a.fee_amount is null then 'no_contract_basis'
+            when a.amount > a.fee_amount then 'over_contract'
+            else 'valid'
+        end as status
+    from promo_amounts as a
+),
+
+judged as (
+    select
+        s.*,
+        case
+            when s.status in (
+                'unclassified', 'duplicate', 'promo_not_found', 'outside_period',
+                'no_contract_basis'
+            ) then 0
+            when s.status = 'promo_overclaim' then s.pos_value
+            when s.status = 'over_contract' and s.is_promo then s.promo_allowed
+            when s.status = 'over_contract' then s.fee_amount
+            when s.status = 'rebate_over_taken'
+                then s.amount - (
+                    case
+                        when s.taken_to_date - s.rebate_earned < s.amount
+                            then s.taken_to_date - s.rebate_earned
+                        else s.amount
+                    end
+                )
+            else s.amount
+        end as expected_amount,
+        case
+            when s.status in ('unclassified', 'valid') then 0
+            when s.status in (
+                'duplicate', 'promo_not_found', 'outside_period', 'no_contract_basis'
+            ) then s.amount
+            when s.status = 'promo_overclaim'
+                then case when s.promo_excess < s.amount then s.promo_excess else s.amount end
+            when s.status = 'over_contract' and s.is_promo then s.amount - s.promo_allowed
+            when s.status = 'over_contract' then s.amount - s.fee_amount
+            when s.status = 'rebate_over_taken'
+                then case
+                    when s.taken_to_date - s.rebate_earned < s.amount
+                        then s.taken_to_date - s.rebate_earned
+                    else s.amount
+                end
+            else 0
+        end as disputable_amount,
+        case s.status
+            when 'unclassified' then
+                'text ''' || s.deduction_text || ''' maps to no known deduction type; needs review'
+            when 'duplicate' then
+                'same type, reference and period already deducted on statement '
+                || s.first_statement_no || ' line ' || s.first_deduction_no
+            when 'promo_not_found' then
+                'no approved promotion ' || coalesce('''' || s.reference || '''', '(no reference)')
+                || coalesce(' for barcode ' || s.barcode, '') || ' for this chain'
+            when 'outside_period' then
+                case
+                    when s.is_promo then
+                        'period ' || coalesce(cast(s.period_start as varchar), '...') || '..'
+                        || coalesce(cast(s.period_end as varchar), '...')
+                        || ' not inside promotion ' || s.reference || ' dates '
+                        || cast(s.promo_start as varchar) || '..' || cast(s.promo_end as varchar)
+                    else
+                        'period ' || cast(coalesce(s.period_start, s.deduction_date) as varchar)
+                        || '..' || cast(
+                            coalesce(s.period_end, s.period_start, s.deduction_date) as varchar
+                        ) || ' not covered by any contract year'
+                end
+            when 'promo_overclaim' then
+                'promotion ' || s.reference || coalesce(' barcode ' || s.barcode, '')
+                || ': claimed ' || coalesce(cast(s.units as varchar) || ' units', 'amount')
+                || ', POS promo units ' || cast(s.pos_units as varchar)
+                || ', allows ' || cast(cast(round(s.pos_value, 2) as decimal(16, 2)) as varchar)
+                || '; charged ' || cast(s.amount as varchar)
+            when 'rebate_over_taken' then
+                'contract ' || cast(s.contract_year as varchar) || ' rebate earned '
+                || cast(cast(s.rebate_earned as decimal(16, 2)) as varchar)
+                || coalesce(' as of ' || cast(s.earned_as_of as varchar), '')
+                || '; taken to date incl. this line '
+                || cast(cast(s.taken_to_date as decimal(16, 2)) as varchar)
+            when 'no_contract_basis' then
+                'contract ' || cast(s.contract_year as varchar) || ' has no '
+                || s.deduction_type || ' item; charged ' || cast(s.amount as varchar)
+            else
+                case
+                    when s.is_promo then
+                        'promotion ' || s.reference || coalesce(' barcode ' || s.barcode, '')
+                        || ' allows '
+                        || cast(cast(round(s.promo_allowed, 2) as decimal(16, 2)) as varchar)
+                        || ' (' || coalesce(cast(s.units as varchar), '-') || ' claimed, '
+                        || cast(s.pos_units as varchar) || ' POS promo units x '
+                        || cast(s.subsidy_per_unit as varchar) || '); charged '
+                        || cast(s.amount as varchar)
+                    when s.deduction_type = 'rebate' then
+                        'contract ' || cast(s.contract_year as varchar) || ' rebate earned '
+                        || cast(cast(s.rebate_earned as decimal(16, 2)) as varchar)
+                        || coalesce(' as of ' || cast(s.earned_as_of as varchar), '')
+                        || '; taken to date incl. this line '
+                        || cast(cast(s.taken_to_date as decimal(16, 2)) as varchar)
+                    else
+                        'contract ' || cast(s.contract_year as varchar) || ' '
+                        || s.deduction_type || ' ' || s.fee_basis || ' allows '
+                        || cast(s.fee_amount as varchar) || '; charged '
+                        || cast(s.amount as varchar)
+                end
+        end as evidence
+    from statused as s
+),
+
+final as (
+    select
+        cast(:chain_code as varchar) as chain_code,
+        j.statement_no,
+        j.deduction_no,
+        j.business_date,
+        j.deduction_date,
+        j.deduction_type,
+        j.deduction_text,
+        j.reference,
+        j.store_code,
+        j.barcode,
+        j.period_start,
+        j.period_end,
+        j.amount,
+        j.status,
+        cast(round(j.expected_amount, 2) as decimal(14, 2)) as expected_amount,
+        cast(round(j.disputable_amount, 2) as decimal(14, 2)) as disputable_amount,
+        j.evidence,
+        j.deduction_date + c.dispute_window_days as dispute_deadline
+    from judged as j
+    left join chain as c
+        on 1 = 1
+)
+
+select * from final
