@@ -30,7 +30,8 @@ def raw_columns(feed: str) -> list[str]:
     """The raw table's columns in insert order (canonical + mapped type + bookkeeping)."""
     required, optional = FEED_COLUMNS[feed]
     extra = ["deduction_type"] if feed == "deductions" else []
-    return ["chain_code", "business_date", *required, *optional, *extra, "load_id"]
+    columns = ["chain_code", "business_date", *required, *optional, *extra, "load_id"]
+    return list(dict.fromkeys(columns))  # sales carries business_date itself
 
 
 def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:

@@ -59,9 +59,13 @@ def run_models(
                     sa.text(f"delete from {model.table} where chain_code = :chain_code"),
                     {"chain_code": chain_code},
                 )
-                result = conn.execute(
+                conn.execute(
                     sa.text(f"insert into {model.table} select * from ({query}) as model_rows"),
                     {"chain_code": chain_code},
                 )
-                written[model.table] += max(result.rowcount or 0, 0)
+                # counted, not rowcount: DuckDB's driver reports -1 for insert-select
+                written[model.table] += conn.execute(
+                    sa.text(f"select count(*) from {model.table} where chain_code = :chain_code"),
+                    {"chain_code": chain_code},
+                ).scalar_one()
     return written

@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 import sqlalchemy as sa
 import yaml
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from ka_pipeline.config import Chain, Config, Owner
 
@@ -581,7 +581,7 @@ def trend_png(values: list[Decimal | None], width: int = 560, height: int = 96) 
         colour = "#1d4ed8" if last else "#93c5fd"
         draw.rectangle([x0, base - max(bar_h, scale), x1, base], fill=colour)
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True)
+    img.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 
@@ -664,6 +664,9 @@ class _T:
         if n == 0:
             return self("due_today")
         return self("days_left_one" if n == 1 else "days_left", n=n)
+
+    def count_deductions(self, n: int) -> str:
+        return self("n_deductions_one" if n == 1 else "n_deductions", n=n)
 
     def status(self, status: str) -> str:
         return self._s.get(f"status_{status}", status)

@@ -81,14 +81,18 @@ def _month_row(chain, month, sellout, **kw):
 def _insert(conn: sa.Connection, table: str, rows: list[dict]) -> None:
     cols = list(rows[0])
     conn.execute(
-        sa.text(f"insert into {table} ({', '.join(cols)}) values ({', '.join(':' + c for c in cols)})"),
+        sa.text(
+            f"insert into {table} ({', '.join(cols)})"
+            f" values ({', '.join(':' + c for c in cols)})"
+        ),
         rows,
     )
 
 
-def _load(chain, feed, day, status="loaded", quarantined=0, load_id=None, name=None):
+def _load(chain, feed, day, status="loaded", quarantined=0, name=None):
     return dict(
-        chain_code=chain, feed=feed, business_date=day, file_name=name or f"{feed}_{day:%Y%m%d}.csv",
+        chain_code=chain, feed=feed, business_date=day,
+        file_name=name or f"{feed}_{day:%Y%m%d}.csv",
         file_path=f"feeds/{chain}/{feed}_{day:%Y%m%d}.csv", checksum="x", rows_read=1200,
         rows_loaded=1200 - quarantined, rows_quarantined=quarantined, status=status,
         message="bad header" if status == "rejected" else None,
@@ -96,12 +100,15 @@ def _load(chain, feed, day, status="loaded", quarantined=0, load_id=None, name=N
     )
 
 
-def _deduction(chain, stmt, no, text, status, amount, disputable, deadline, business=date(2026, 10, 8)):
+def _deduction(
+    chain, stmt, no, text, status, amount, disputable, deadline, business=date(2026, 10, 8)
+):
     return dict(
         chain_code=chain, statement_no=stmt, deduction_no=no, business_date=business,
         deduction_date=business, deduction_type="dm_fee", deduction_text=text, reference=None,
         store_code=None, barcode=None, period_start=None, period_end=None,
-        amount=Decimal(amount), status=status, expected_amount=Decimal(amount) - Decimal(disputable),
+        amount=Decimal(amount), status=status,
+        expected_amount=Decimal(amount) - Decimal(disputable),
         disputable_amount=Decimal(disputable), evidence=f"evidence {stmt}/{no}",
         dispute_deadline=deadline,
     )
@@ -122,7 +129,8 @@ def seed(engine: sa.Engine) -> None:
     """The warehouse of October 2026 as the models and loaders would leave it."""
     months = []
     # CRF: 13 months of trend, February 2026 missing.
-    for i, amount in enumerate([900, 950, 1000, 1400, 800, None, 980, 1010, 1050, 1100, 1150, 1200]):
+    trend = [900, 950, 1000, 1400, None, 800, 980, 1010, 1050, 1100, 1150, 1200]
+    for i, amount in enumerate(trend):
         month = date(2025 + (9 + i) // 12, (9 + i) % 12 + 1, 1)
         if amount is not None:
             months.append(_month_row("CRF", month, f"{amount * 1000}.00"))
@@ -283,8 +291,9 @@ def test_deductions_sorted_with_days_left(cards):
 def test_feed_problems(cards):
     crf, rtm = cards["LN"].chains
     assert crf.missing_sales_dates == [date(2026, 10, d) for d in (5, 6, 7, 15)]
-    assert [(p.business_date.day, p.feed, p.status, p.rows_quarantined)
-            for p in crf.feed_problems] == [(15, "sales", "rejected", 0), (20, "sales", "loaded", 3)]
+    problems = [(p.business_date.day, p.feed, p.status, p.rows_quarantined)
+                for p in crf.feed_problems]
+    assert problems == [(15, "sales", "rejected", 0), (20, "sales", "loaded", 3)]
     assert rtm.missing_sales_dates == [] and rtm.feed_problems == []
     assert cards["JS"].chains[0].missing_sales_dates == [date(2026, 10, 31)]
 
