@@ -405,10 +405,6 @@ def _dec(cents: int) -> str:
     return money(cents)
 
 
-def _round_cents(value: Decimal) -> int:
-    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
 def _vat(net_cents: np.ndarray) -> np.ndarray:
     # 13 % VAT, half up to the cent, in integers (net is never negative on invoices).
     return (net_cents * VAT_PCT + 50) // 100
@@ -603,7 +599,7 @@ class _Demo:
 
         self.stores: dict[str, list[dict[str, Any]]] = {}
         self.listings: dict[str, list[dict[str, Any]]] = {}
-        for ci, chain in enumerate(CHAINS):
+        for chain in CHAINS:
             code = chain["code"]
             model = CHAIN_MODEL[code]
             stores = []
@@ -669,7 +665,7 @@ class _Demo:
         # promotions per chain, no two on the same item overlapping
         self.promotions: dict[str, list[dict[str, Any]]] = {}
         n_promos = max(3, round(self.n_days / 60))
-        for ci, chain in enumerate(CHAINS):
+        for chain in CHAINS:
             code = chain["code"]
             promos: list[dict[str, Any]] = []
             for k in range(n_promos):
@@ -806,7 +802,7 @@ class _Demo:
                             "method": method,
                             "promo_excluded": promo_excluded,
                             "tiers": [
-                                {"tier": n + 1, "threshold": str(t), "rate": r}
+                                {"tier": n + 1, "threshold": money(int(t) * 100), "rate": r}
                                 for n, (t, r) in enumerate(
                                     zip(self.tiers[(code, year)], rates, strict=True)
                                 )
@@ -1181,7 +1177,6 @@ class _Demo:
     def build_deductions(
         self, code: str, frame: pd.DataFrame, lines: pd.DataFrame
     ) -> list[dict[str, Any]]:
-        rnd = random.Random(f"{self.seed}-{code}-deductions")
         texts = TEXTS[code]
         fees = FEES[code]
         stores = self.stores[code]
