@@ -387,6 +387,24 @@ class DemoSummary:
         data["end"] = self.end.isoformat()
         return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
 
+    def describe(self) -> str:
+        """A few lines for the console."""
+        kinds: dict[str, int] = {}
+        for entry in self.planted:
+            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+        lines = [
+            f"demo data {self.start} .. {self.end} (seed {self.seed}): {self.chains} chains, "
+            f"{self.stores} stores, {self.products} products, {self.promotions} promotions, "
+            f"{self.owners} owners"
+        ]
+        for feed in self.files:
+            lines.append(f"  {feed:<10} {self.files[feed]:>6} files {self.rows[feed]:>9,} rows")
+        lines.append(
+            "  planted: " + ", ".join(f"{kind} x{n}" for kind, n in kinds.items())
+            + " (see demo_manifest.json)"
+        )
+        return "\n".join(lines)
+
     def planted_of(self, kind: str) -> list[dict[str, Any]]:
         return [p for p in self.planted if p["kind"] == kind]
 
