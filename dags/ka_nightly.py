@@ -32,8 +32,11 @@ def _business_date(context):
         "execution_timeout": timedelta(hours=1),
     },
     params={
-        "business_date": Param(None, type=["null", "string"], description="YYYY-MM-DD; "
-                               "default: the day before the logical date"),
+        "business_date": Param(
+            None,
+            type=["null", "string"],
+            description="YYYY-MM-DD; default: the day before the logical date",
+        ),
         "force_scorecards": Param(False, type="boolean"),
     },
     tags=["ka-pipeline"],

@@ -27,24 +27,34 @@ def _print_summary(summary, settings: Settings) -> None:
     from ka_pipeline.warehouse import connect
 
     print(f"\nbusiness dates {summary.start} .. {summary.end}  ({summary.seconds:.1f} s)")
-    print(f"{'chain':<6} {'feed':<11} {'files':>6} {'skipped':>8} {'rejected':>9} "
-          f"{'rows read':>10} {'loaded':>10} {'quarantined':>12}")
+    print(
+        f"{'chain':<6} {'feed':<11} {'files':>6} {'skipped':>8} {'rejected':>9} "
+        f"{'rows read':>10} {'loaded':>10} {'quarantined':>12}"
+    )
     for chain in summary.chains:
         if chain.error:
             print(f"{chain.chain_code:<6} FAILED: {chain.error}")
             continue
         for feed, c in sorted(chain.feeds.items()):
-            print(f"{chain.chain_code:<6} {feed:<11} {c.files:>6} {c.skipped:>8} {c.rejected:>9} "
-                  f"{c.rows_read:>10} {c.rows_loaded:>10} {c.rows_quarantined:>12}")
+            print(
+                f"{chain.chain_code:<6} {feed:<11} {c.files:>6} {c.skipped:>8} {c.rejected:>9} "
+                f"{c.rows_read:>10} {c.rows_loaded:>10} {c.rows_quarantined:>12}"
+            )
         if chain.missing:
             shown = ", ".join(chain.missing[:5]) + (" ..." if len(chain.missing) > 5 else "")
             print(f"{'':<6} missing: {len(chain.missing)} ({shown})")
         for problem in chain.rejected:
             print(f"{'':<6} rejected: {problem}")
+    feeds = [c for chain in summary.chains for c in chain.feeds.values()]
+    print(
+        f"{'total':<18} {sum(c.files for c in feeds):>6} {sum(c.skipped for c in feeds):>8} "
+        f"{sum(c.rejected for c in feeds):>9} {sum(c.rows_read for c in feeds):>10} "
+        f"{sum(c.rows_loaded for c in feeds):>10} {sum(c.rows_quarantined for c in feeds):>12}"
+    )
     if summary.model_rows:
         print("models: " + ", ".join(f"{t} {n}" for t, n in summary.model_rows.items()))
     for mail in summary.mails:
-        print(f"mail: {mail}")
+        print(f"scorecard {mail}")
     url = settings.warehouse_url
     engine = connect(url)
     print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
@@ -136,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_date, required=True, help="business date YYYY-MM-DD")
     run.add_argument("--chain", help="only this chain code")
     run.add_argument("--force", action="store_true", help="reload files already loaded")
-    run.add_argument("--scorecards", choices=("auto", "always", "never"), default="auto",
-                     help=mail_help)
+    run.add_argument(
+        "--scorecards", choices=("auto", "always", "never"), default="auto", help=mail_help
+    )
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="re-run a date range for one chain")
@@ -145,8 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--from", dest="date_from", type=_date, required=True)
     backfill.add_argument("--to", dest="date_to", type=_date, required=True)
     backfill.add_argument("--force", action="store_true", help="reload unchanged files too")
-    backfill.add_argument("--scorecards", choices=("never", "always"), default="never",
-                          help="mail the month of --to (default: never)")
+    backfill.add_argument(
+        "--scorecards",
+        choices=("never", "always"),
+        default="never",
+        help="mail the month of --to (default: never)",
+    )
     backfill.set_defaults(func=cmd_backfill)
 
     status = sub.add_parser("status", help="show the last loads and rejects")

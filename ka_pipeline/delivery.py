@@ -56,6 +56,11 @@ class DeliveryResult:
     html_path: Path | None
     error: str | None = None
 
+    def __str__(self) -> str:
+        where = f" -> {self.eml_path}" if self.eml_path else ""
+        why = f" ({self.error})" if self.error else ""
+        return f"{self.owner_code}: {self.outcome}{where}{why}"
+
 
 @dataclass(frozen=True)
 class SmtpTarget:
@@ -99,10 +104,13 @@ def message_id(key: str, mail_from: str) -> str:
     return f"<ka-scorecard.{digest}@{_domain(mail_from)}>"
 
 
-def outbox_paths(settings: Settings, owner_code: str, period_kind: str, period_start: date
-                 ) -> tuple[Path, Path]:
-    folder = f"{period_start:%Y-%m}" if period_kind == "month" else (
-        f"{period_kind}-{period_start.isoformat()}"
+def outbox_paths(
+    settings: Settings, owner_code: str, period_kind: str, period_start: date
+) -> tuple[Path, Path]:
+    folder = (
+        f"{period_start:%Y-%m}"
+        if period_kind == "month"
+        else (f"{period_kind}-{period_start.isoformat()}")
     )
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", owner_code)
     base = settings.outbox_dir / folder
@@ -110,7 +118,10 @@ def outbox_paths(settings: Settings, owner_code: str, period_kind: str, period_s
 
 
 def build_message(
-    settings: Settings, owner: Owner, key: str, rendered: RenderedMail,
+    settings: Settings,
+    owner: Owner,
+    key: str,
+    rendered: RenderedMail,
     sent_date: datetime | None = None,
 ) -> EmailMessage:
     """multipart/mixed[ alternative[ text, related[ html, png... ] ], csv... ]."""
@@ -128,11 +139,18 @@ def build_message(
     msg.add_alternative(rendered.html, subtype="html")
     html_part = msg.get_payload()[1]
     for cid, png in rendered.inline_images.items():
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              disposition="inline", filename=cid.split("@")[0] + ".png")
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            disposition="inline",
+            filename=cid.split("@")[0] + ".png",
+        )
     for name, data in rendered.attachments.items():
-        maintype, subtype = ("text", "csv") if name.endswith(".csv") else ("application",
-                                                                           "octet-stream")
+        maintype, subtype = (
+            ("text", "csv") if name.endswith(".csv") else ("application", "octet-stream")
+        )
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
 
@@ -150,15 +168,15 @@ def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
     rows = [("Subject", msg["Subject"]), ("From", msg["From"]), ("To", msg["To"])]
     if msg["Cc"]:
         rows.append(("Cc", msg["Cc"]))
-    strip = "".join(
-        f"<div><b>{k}:</b> {html_lib.escape(str(v))}</div>" for k, v in rows
-    ) + (f"<div><b>Attachments:</b> {links}</div>" if links else "")
+    strip = "".join(f"<div><b>{k}:</b> {html_lib.escape(str(v))}</div>" for k, v in rows) + (
+        f"<div><b>Attachments:</b> {links}</div>" if links else ""
+    )
     banner = (
         '<div style="font:12px/1.5 monospace;background:#fffbeb;border-bottom:1px solid '
         f'#fcd34d;padding:8px 16px;color:#78350f;">{strip}</div>'
     )
     match = re.search(r"<body[^>]*>", page)
-    return page[: match.end()] + banner + page[match.end():] if match else banner + page
+    return page[: match.end()] + banner + page[match.end() :] if match else banner + page
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -174,7 +192,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def _smtp_send(target: SmtpTarget, sender: str, recipients: list[str], data: bytes) -> None:
     if target.scheme == "smtps":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            target.host, target.port, timeout=SMTP_TIMEOUT_S,
+            target.host,
+            target.port,
+            timeout=SMTP_TIMEOUT_S,
             context=ssl.create_default_context(),
         )
     else:
@@ -233,9 +253,17 @@ def deliver(
                         " created_at) values (:k, :e, :l, :pk, :ps, :pe, :s, :p, 'written', 0,"
                         " :t)"
                     ),
-                    {"k": key, "e": owner.email, "l": owner.locale, "pk": period_kind,
-                     "ps": period_start, "pe": period_end, "s": rendered.subject,
-                     "p": str(eml_path), "t": datetime.now()},
+                    {
+                        "k": key,
+                        "e": owner.email,
+                        "l": owner.locale,
+                        "pk": period_kind,
+                        "ps": period_start,
+                        "pe": period_end,
+                        "s": rendered.subject,
+                        "p": str(eml_path),
+                        "t": datetime.now(),
+                    },
                 )
                 _write_atomic(eml_path, data)
                 _write_atomic(html_path, preview_html(rendered, msg).encode("utf-8"))
@@ -297,7 +325,14 @@ def send_scorecards(
     results = []
     for card in build_scorecards(engine, config, period_start, period_end, as_of):
         results.append(
-            deliver(engine, settings, card.owner, card.period_kind, card.period_start,
-                    card.period_end, render(card))
+            deliver(
+                engine,
+                settings,
+                card.owner,
+                card.period_kind,
+                card.period_start,
+                card.period_end,
+                render(card),
+            )
         )
     return results

@@ -115,11 +115,21 @@ CHAIN_MODEL: dict[str, dict[str, Any]] = {
         "new_store": ("B", 0.75),  # class, position in the range
         "closed_store": None,
         "sites": [
-            ("上海", "华东", "古北"), ("上海", "华东", "万里"), ("上海", "华东", "曲阳"),
-            ("上海", "华东", "联洋"), ("北京", "华北", "中关村"), ("北京", "华北", "双井"),
-            ("北京", "华北", "方圆"), ("杭州", "华东", "庆春"), ("南京", "华东", "新街口"),
-            ("苏州", "华东", "金鸡湖"), ("宁波", "华东", "海曙"), ("武汉", "华中", "汉阳"),
-            ("成都", "西南", "八宝街"), ("广州", "华南", "天河"), ("深圳", "华南", "福田"),
+            ("上海", "华东", "古北"),
+            ("上海", "华东", "万里"),
+            ("上海", "华东", "曲阳"),
+            ("上海", "华东", "联洋"),
+            ("北京", "华北", "中关村"),
+            ("北京", "华北", "双井"),
+            ("北京", "华北", "方圆"),
+            ("杭州", "华东", "庆春"),
+            ("南京", "华东", "新街口"),
+            ("苏州", "华东", "金鸡湖"),
+            ("宁波", "华东", "海曙"),
+            ("武汉", "华中", "汉阳"),
+            ("成都", "西南", "八宝街"),
+            ("广州", "华南", "天河"),
+            ("深圳", "华南", "福田"),
             ("天津", "华北", "河西"),
         ],
     },
@@ -130,11 +140,21 @@ CHAIN_MODEL: dict[str, dict[str, Any]] = {
         "new_store": ("A", 0.35),
         "closed_store": None,
         "sites": [
-            ("上海", "华东", "杨浦"), ("上海", "华东", "闵行"), ("苏州", "华东", "园区"),
-            ("无锡", "华东", "滨湖"), ("南通", "华东", "崇川"), ("常州", "华东", "武进"),
-            ("杭州", "华东", "萧山"), ("宁波", "华东", "鄞州"), ("合肥", "华东", "包河"),
-            ("南京", "华东", "江宁"), ("扬州", "华东", "邗江"), ("徐州", "华东", "鼓楼"),
-            ("温州", "华东", "鹿城"), ("东莞", "华南", "南城"), ("长沙", "华中", "岳麓"),
+            ("上海", "华东", "杨浦"),
+            ("上海", "华东", "闵行"),
+            ("苏州", "华东", "园区"),
+            ("无锡", "华东", "滨湖"),
+            ("南通", "华东", "崇川"),
+            ("常州", "华东", "武进"),
+            ("杭州", "华东", "萧山"),
+            ("宁波", "华东", "鄞州"),
+            ("合肥", "华东", "包河"),
+            ("南京", "华东", "江宁"),
+            ("扬州", "华东", "邗江"),
+            ("徐州", "华东", "鼓楼"),
+            ("温州", "华东", "鹿城"),
+            ("东莞", "华南", "南城"),
+            ("长沙", "华中", "岳麓"),
             ("嘉兴", "华东", "南湖"),
         ],
     },
@@ -145,11 +165,21 @@ CHAIN_MODEL: dict[str, dict[str, Any]] = {
         "new_store": None,
         "closed_store": 0.65,
         "sites": [
-            ("深圳", "华南", "蛇口"), ("深圳", "华南", "香蜜湖"), ("深圳", "华南", "布吉"),
-            ("广州", "华南", "番禺"), ("广州", "华南", "白云"), ("东莞", "华南", "东城"),
-            ("佛山", "华南", "禅城"), ("珠海", "华南", "拱北"), ("厦门", "华东", "思明"),
-            ("福州", "华东", "台江"), ("南宁", "华南", "青秀"), ("昆明", "西南", "五华"),
-            ("重庆", "西南", "渝北"), ("成都", "西南", "高新"), ("长沙", "华中", "芙蓉"),
+            ("深圳", "华南", "蛇口"),
+            ("深圳", "华南", "香蜜湖"),
+            ("深圳", "华南", "布吉"),
+            ("广州", "华南", "番禺"),
+            ("广州", "华南", "白云"),
+            ("东莞", "华南", "东城"),
+            ("佛山", "华南", "禅城"),
+            ("珠海", "华南", "拱北"),
+            ("厦门", "华东", "思明"),
+            ("福州", "华东", "台江"),
+            ("南宁", "华南", "青秀"),
+            ("昆明", "西南", "五华"),
+            ("重庆", "西南", "渝北"),
+            ("成都", "西南", "高新"),
+            ("长沙", "华中", "芙蓉"),
         ],
     },
 }
@@ -400,7 +430,8 @@ class DemoSummary:
         for feed in self.files:
             lines.append(f"  {feed:<10} {self.files[feed]:>6} files {self.rows[feed]:>9,} rows")
         lines.append(
-            "  planted: " + ", ".join(f"{kind} x{n}" for kind, n in kinds.items())
+            "  planted: "
+            + ", ".join(f"{kind} x{n}" for kind, n in kinds.items())
             + " (see demo_manifest.json)"
         )
         return "\n".join(lines)
@@ -732,8 +763,9 @@ class _Demo:
         head = "# Demo data set written by ka_pipeline.demo (see docs/demo.md).\n"
 
         def dump(doc: Any) -> str:
-            return yaml.dump(doc, Dumper=_NoAliasDumper, allow_unicode=True, sort_keys=False,
-                             width=100)
+            return yaml.dump(
+                doc, Dumper=_NoAliasDumper, allow_unicode=True, sort_keys=False, width=100
+            )
 
         (folder / "chains.yaml").write_text(head + dump({"chains": chains}), encoding="utf-8")
         (folder / "owners.yaml").write_text(head + dump({"owners": OWNERS}), encoding="utf-8")
@@ -743,23 +775,54 @@ class _Demo:
 
         _write_csv(
             folder / "stores.csv",
-            ["chain_code", "store_code", "name", "city", "region", "area_m2", "opened_on",
-             "closed_on"],
             [
-                [s["chain_code"], s["store_code"], s["name"], s["city"], s["region"],
-                 str(s["area_m2"]), s["opened_on"].isoformat(),
-                 s["closed_on"].isoformat() if s["closed_on"] else ""]
+                "chain_code",
+                "store_code",
+                "name",
+                "city",
+                "region",
+                "area_m2",
+                "opened_on",
+                "closed_on",
+            ],
+            [
+                [
+                    s["chain_code"],
+                    s["store_code"],
+                    s["name"],
+                    s["city"],
+                    s["region"],
+                    str(s["area_m2"]),
+                    s["opened_on"].isoformat(),
+                    s["closed_on"].isoformat() if s["closed_on"] else "",
+                ]
                 for code in self.stores
                 for s in self.stores[code]
             ],
         )
         _write_csv(
             folder / "products.csv",
-            ["barcode", "name", "brand", "category", "unit_cost", "supply_price",
-             "std_retail_price", "floor_price"],
             [
-                [p["barcode"], p["name"], p["brand"], p["category"], _dec(p["unit_cost"]),
-                 _dec(p["supply_price"]), _dec(p["std_retail_price"]), _dec(p["floor_price"])]
+                "barcode",
+                "name",
+                "brand",
+                "category",
+                "unit_cost",
+                "supply_price",
+                "std_retail_price",
+                "floor_price",
+            ],
+            [
+                [
+                    p["barcode"],
+                    p["name"],
+                    p["brand"],
+                    p["category"],
+                    _dec(p["unit_cost"]),
+                    _dec(p["supply_price"]),
+                    _dec(p["std_retail_price"]),
+                    _dec(p["floor_price"]),
+                ]
                 for p in self.products
             ],
         )
@@ -767,20 +830,39 @@ class _Demo:
             folder / "listings.csv",
             ["chain_code", "barcode", "listed_from", "listed_to"],
             [
-                [code, self.products[x["barcode_idx"]]["barcode"], x["listed_from"].isoformat(),
-                 x["listed_to"].isoformat() if x["listed_to"] else ""]
+                [
+                    code,
+                    self.products[x["barcode_idx"]]["barcode"],
+                    x["listed_from"].isoformat(),
+                    x["listed_to"].isoformat() if x["listed_to"] else "",
+                ]
                 for code in self.listings
                 for x in self.listings[code]
             ],
         )
         _write_csv(
             folder / "promotions.csv",
-            ["promo_id", "chain_code", "barcode", "store_classes", "start_date", "end_date",
-             "promo_price", "subsidy_per_unit"],
             [
-                [p["promo_id"], code, self.products[i]["barcode"], p["store_classes"],
-                 p["start"].isoformat(), p["end"].isoformat(), _dec(p["price"][i]),
-                 _dec(p["subsidy"][i])]
+                "promo_id",
+                "chain_code",
+                "barcode",
+                "store_classes",
+                "start_date",
+                "end_date",
+                "promo_price",
+                "subsidy_per_unit",
+            ],
+            [
+                [
+                    p["promo_id"],
+                    code,
+                    self.products[i]["barcode"],
+                    p["store_classes"],
+                    p["start"].isoformat(),
+                    p["end"].isoformat(),
+                    _dec(p["price"][i]),
+                    _dec(p["subsidy"][i]),
+                ]
                 for code in self.promotions
                 for p in self.promotions[code]
                 for i in p["items"]
@@ -834,8 +916,20 @@ class _Demo:
 
     def day_factors(self) -> np.ndarray:
         """Seasonality: month, weekday, Chinese New Year, golden week, mid-autumn."""
-        month_f = {1: 1.1, 2: 1.0, 3: 0.9, 4: 0.92, 5: 1.0, 6: 1.05, 7: 1.12, 8: 1.12,
-                   9: 1.0, 10: 1.05, 11: 0.98, 12: 1.05}
+        month_f = {
+            1: 1.1,
+            2: 1.0,
+            3: 0.9,
+            4: 0.92,
+            5: 1.0,
+            6: 1.05,
+            7: 1.12,
+            8: 1.12,
+            9: 1.0,
+            10: 1.05,
+            11: 0.98,
+            12: 1.05,
+        }
         out = np.empty(self.n_days)
         for k, d in enumerate(self.days):
             f = month_f[d.month] * (1.3 if d.weekday() >= 5 else 1.1 if d.weekday() == 4 else 1.0)
@@ -897,7 +991,7 @@ class _Demo:
         expo = f_d[:, None, None] * uplift  # seasonality, weekday, promo
         p_sell = 1 - (1 - p_si[None, :, :]) ** expo
         sold = rng.random((n_d, n_s, n_i)) < p_sell
-        trend = ((1 + model["growth"]) ** ((day_ord - date(2025, 9, 1).toordinal()) / 365.25))
+        trend = (1 + model["growth"]) ** ((day_ord - date(2025, 9, 1).toordinal()) / 365.25)
         mu = base[None, None, :] * class_mu[None, :, None] * expo * trend[:, None, None]
         units = 1 + rng.poisson(np.maximum(mu - 1, 0.05))
         returns = (rng.random((n_d, n_s, n_i)) < 0.003) & ~in_promo
@@ -940,8 +1034,11 @@ class _Demo:
             start_day = self.days.index(self.rel(day_frac))
             for day in list(range(start_day, self.n_days)) + list(range(start_day)):
                 rows = frame.index[
-                    (frame["day"] == day) & (frame["promo"] < 0) & (frame["units"] > 0)
-                    & (frame["bad"] == "") & where(frame)
+                    (frame["day"] == day)
+                    & (frame["promo"] < 0)
+                    & (frame["units"] > 0)
+                    & (frame["bad"] == "")
+                    & where(frame)
                 ]
                 if len(rows):
                     return int(rows[rng.integers(len(rows))])
@@ -952,8 +1049,12 @@ class _Demo:
             first = pick(0.35 if code == "RTM" else 0.5, lambda f: f["units"] > 0)
             store, item, day0 = (int(frame.at[first, c]) for c in ("store", "item", "day"))
             rows = frame.index[
-                (frame["store"] == store) & (frame["item"] == item) & (frame["promo"] < 0)
-                & (frame["units"] > 0) & (frame["day"] >= day0) & (frame["day"] < day0 + 7)
+                (frame["store"] == store)
+                & (frame["item"] == item)
+                & (frame["promo"] < 0)
+                & (frame["units"] > 0)
+                & (frame["day"] >= day0)
+                & (frame["day"] < day0 + 7)
             ]
             cut_price = floor[item] * 85 // 100
             frame.loc[rows, "price"] = cut_price
@@ -976,9 +1077,7 @@ class _Demo:
             # the nearest day without an RTM promotion (a missing promo day would make the
             # chain's subsidy claims look like overclaims), never the first or last day
             order = sorted(range(1, self.n_days - 1), key=lambda k: (abs(k - start_day), k))
-            missing = next(
-                (k for k in order if not promo_days[k] and k not in bad_days), start_day
-            )
+            missing = next((k for k in order if not promo_days[k] and k not in bad_days), start_day)
         return frame, missing
 
     def write_sales(self, code: str, frame: pd.DataFrame, missing: int | None) -> None:
@@ -1003,8 +1102,14 @@ class _Demo:
             d = self.days[day]
             rel_path = layout.path_for(d)
             if day == missing:
-                self.plant(kind="missing_feed", chain=code, feed="sales", file=rel_path,
-                           business_date=d.isoformat(), expected="missing feed reported")
+                self.plant(
+                    kind="missing_feed",
+                    chain=code,
+                    feed="sales",
+                    file=rel_path,
+                    business_date=d.isoformat(),
+                    expected="missing feed reported",
+                )
                 continue
             lo, hi = bounds[day], bounds[day + 1]
             dstr = d.strftime(layout.date_format)
@@ -1017,15 +1122,25 @@ class _Demo:
                 if not reason:
                     continue
                 k = j - lo
-                entry = {"chain": code, "feed": "sales", "file": rel_path, "row": int(k + 1),
-                         "business_date": d.isoformat(), "store_code": col_store[j],
-                         "barcode": col_barcode[j]}
+                entry = {
+                    "chain": code,
+                    "feed": "sales",
+                    "file": rel_path,
+                    "row": int(k + 1),
+                    "business_date": d.isoformat(),
+                    "store_code": col_store[j],
+                    "barcode": col_barcode[j],
+                }
                 if reason == "below_floor":
                     units = int(frame["units"].iat[j])
-                    self.plant(kind="below_floor_price", **entry, units=units,
-                               sales_amount=col_amount[j].replace(",", ""),
-                               floor_price=_dec(self.products[frame["item"].iat[j]]["floor_price"]),
-                               expected="row counted as below floor price")
+                    self.plant(
+                        kind="below_floor_price",
+                        **entry,
+                        units=units,
+                        sales_amount=col_amount[j].replace(",", ""),
+                        floor_price=_dec(self.products[frame["item"].iat[j]]["floor_price"]),
+                        expected="row counted as below floor price",
+                    )
                     continue
                 if reason == "check_digit":
                     good = col_barcode[j]
@@ -1046,26 +1161,60 @@ class _Demo:
                     c_date[k] = value = f"{d:%Y/%m}/32"
                 else:  # pragma: no cover
                     raise AssertionError(reason)
-                self.plant(kind="bad_row", reason=reason, column=frame["bad_value"].iat[j],
-                           value=value, **entry, expected="row quarantined")
+                self.plant(
+                    kind="bad_row",
+                    reason=reason,
+                    column=frame["bad_value"].iat[j],
+                    value=value,
+                    **entry,
+                    expected="row quarantined",
+                )
             path = self.home / "feeds" / code / rel_path
             if code == "CRF":
-                header = ["business_date", "store_code", "barcode", "units", "sales_amount",
-                          "promo_units", "promo_amount", "on_hand_units"]
-                body = zip(c_date, c_store, c_bar, c_units, c_amt, col_pu[lo:hi], col_pa[lo:hi],
-                           col_oh[lo:hi], strict=True)
+                header = [
+                    "business_date",
+                    "store_code",
+                    "barcode",
+                    "units",
+                    "sales_amount",
+                    "promo_units",
+                    "promo_amount",
+                    "on_hand_units",
+                ]
+                body = zip(
+                    c_date,
+                    c_store,
+                    c_bar,
+                    c_units,
+                    c_amt,
+                    col_pu[lo:hi],
+                    col_pa[lo:hi],
+                    col_oh[lo:hi],
+                    strict=True,
+                )
                 _write_csv(path, header, body)
             elif code == "RTM":
                 cols = layout.columns
-                header = [cols["business_date"], cols["store_code"], cols["barcode"], "商品名称",
-                          cols["units"], cols["sales_amount"]]
+                header = [
+                    cols["business_date"],
+                    cols["store_code"],
+                    cols["barcode"],
+                    "商品名称",
+                    cols["units"],
+                    cols["sales_amount"],
+                ]
                 names = [self.products[i]["name"] for i in frame["item"].iloc[lo:hi]]
                 body = zip(c_date, c_store, c_bar, names, c_units, c_amt, strict=True)
                 _write_csv(path, header, body, encoding=layout.encoding)
             else:
                 cols = layout.columns
-                header = [cols["business_date"], cols["store_code"], cols["barcode"],
-                          cols["units"], cols["sales_amount"]]
+                header = [
+                    cols["business_date"],
+                    cols["store_code"],
+                    cols["barcode"],
+                    cols["units"],
+                    cols["sales_amount"],
+                ]
                 body = zip(c_date, c_store, c_bar, c_units, c_amt, strict=True)
                 _write_xlsx(path, "POS", header, body)
             files += 1
@@ -1138,21 +1287,37 @@ class _Demo:
     def write_invoices(self, code: str, lines: pd.DataFrame) -> None:
         layout = self.layouts[code]["invoices"]
         barcodes = [p["barcode"] for p in self.products]
-        header = ["invoice_no", "line_no", "invoice_date", "ship_to_code", "barcode", "units",
-                  "unit_price", "net_amount", "vat_amount", "promo_id"]
+        header = [
+            "invoice_no",
+            "line_no",
+            "invoice_date",
+            "ship_to_code",
+            "barcode",
+            "units",
+            "unit_price",
+            "net_amount",
+            "vat_amount",
+            "promo_id",
+        ]
         day_arr = lines["day"].to_numpy()
         bounds = np.searchsorted(day_arr, np.arange(self.n_days + 1))
         records = list(
-            zip(lines["invoice_no"], lines["line_no"].astype(str), lines["ship_to"],
-                [barcodes[i] for i in lines["item"]], lines["units"].astype(str),
-                [money(c) for c in lines["unit_price"]], [money(c) for c in lines["net"]],
-                [money(c) for c in lines["vat"]], lines["promo_id"], strict=True)
+            zip(
+                lines["invoice_no"],
+                lines["line_no"].astype(str),
+                lines["ship_to"],
+                [barcodes[i] for i in lines["item"]],
+                lines["units"].astype(str),
+                [money(c) for c in lines["unit_price"]],
+                [money(c) for c in lines["net"]],
+                [money(c) for c in lines["vat"]],
+                lines["promo_id"],
+                strict=True,
+            )
         )
         for day, d in enumerate(self.days):
             iso = d.isoformat()
-            body = [
-                (r[0], r[1], iso, *r[2:]) for r in records[bounds[day] : bounds[day + 1]]
-            ]
+            body = [(r[0], r[1], iso, *r[2:]) for r in records[bounds[day] : bounds[day + 1]]]
             _write_csv(self.home / "feeds" / code / layout.path_for(d), header, body)
         self.count(code, "invoices", self.n_days, len(records))
 
@@ -1218,19 +1383,38 @@ class _Demo:
 
         out: list[dict[str, Any]] = []
         n_stmt = len(statements)
-        mid = n_stmt // 2
+        # problems go on the latest statements: still disputable in the last scorecard
+        mid = n_stmt - 1
         for si, (month, stmt_date) in enumerate(statements):
             year, m_end = month.year, _month_end(month)
             contract = f"{code}-{year}"
             statement_no = f"{code}-ST-{month:%Y%m}"
             rows: list[dict[str, Any]] = []
 
-            def line(kind: str, cents: int, *, ref: str, start: date, end: date,
-                     store: str = "", barcode: str = "", units: str = "", text: str = "",
-                     _rows=rows) -> dict[str, Any]:
-                row = {"type": kind, "text": text or texts[kind], "amount": cents,
-                       "store_code": store, "barcode": barcode, "units": units,
-                       "reference": ref, "period_start": start, "period_end": end}
+            def line(
+                kind: str,
+                cents: int,
+                *,
+                ref: str,
+                start: date,
+                end: date,
+                store: str = "",
+                barcode: str = "",
+                units: str = "",
+                text: str = "",
+                _rows=rows,
+            ) -> dict[str, Any]:
+                row = {
+                    "type": kind,
+                    "text": text or texts[kind],
+                    "amount": cents,
+                    "store_code": store,
+                    "barcode": barcode,
+                    "units": units,
+                    "reference": ref,
+                    "period_start": start,
+                    "period_end": end,
+                }
                 _rows.append(row)
                 return row
 
@@ -1239,47 +1423,82 @@ class _Demo:
                 open_all_month = st["opened_on"] < month and (
                     st["closed_on"] is None or st["closed_on"] > m_end
                 )
-                wants_display = st["class"] == "A" or (code == "RTM" and st["class"] == "B"
-                                                       and int(st["store_code"][1:]) % 3 == 0)
+                wants_display = st["class"] == "A" or (
+                    code == "RTM" and st["class"] == "B" and int(st["store_code"][1:]) % 3 == 0
+                )
                 if open_all_month and wants_display:
-                    line("display_fee", fees["display_fee"][1], store=st["store_code"],
-                         ref=f"{contract}/display_fee/{st['store_code']}", start=month, end=m_end)
+                    line(
+                        "display_fee",
+                        fees["display_fee"][1],
+                        store=st["store_code"],
+                        ref=f"{contract}/display_fee/{st['store_code']}",
+                        start=month,
+                        end=m_end,
+                    )
             if month.month == 1:
-                line("data_fee", fees["data_fee"][1], ref=f"{contract}/data_fee",
-                     start=date(year, 1, 1), end=date(year, 12, 31))
+                line(
+                    "data_fee",
+                    fees["data_fee"][1],
+                    ref=f"{contract}/data_fee",
+                    start=date(year, 1, 1),
+                    end=date(year, 12, 31),
+                )
             for x in self.listings[code]:
                 if self.start < x["listed_from"] and _month_start(x["listed_from"]) == month:
                     bc = barcodes[x["barcode_idx"]]
-                    line("barcode_fee", fees["barcode_fee"][1], barcode=bc,
-                         ref=f"{contract}/barcode_fee/{bc}", start=x["listed_from"], end=m_end)
+                    line(
+                        "barcode_fee",
+                        fees["barcode_fee"][1],
+                        barcode=bc,
+                        ref=f"{contract}/barcode_fee/{bc}",
+                        start=x["listed_from"],
+                        end=m_end,
+                    )
             if "festival_fee" in fees:
                 events = [("CNY", CNY.get(year)), ("NATIONALDAY", date(year, 10, 1))]
                 for name, when in events:
                     if when and _month_start(when) == month:
-                        line("festival_fee", fees["festival_fee"][1],
-                             ref=f"{contract}/festival_fee/{name}{year}", start=month, end=m_end)
+                        line(
+                            "festival_fee",
+                            fees["festival_fee"][1],
+                            ref=f"{contract}/festival_fee/{name}{year}",
+                            start=month,
+                            end=m_end,
+                        )
             if "new_store_fee" in fees:
                 for st in stores:
                     if self.start <= st["opened_on"] and _month_start(st["opened_on"]) == month:
-                        line("new_store_fee", fees["new_store_fee"][1], store=st["store_code"],
-                             ref=f"{contract}/new_store_fee/{st['store_code']}",
-                             start=st["opened_on"], end=st["opened_on"])
+                        line(
+                            "new_store_fee",
+                            fees["new_store_fee"][1],
+                            store=st["store_code"],
+                            ref=f"{contract}/new_store_fee/{st['store_code']}",
+                            start=st["opened_on"],
+                            end=st["opened_on"],
+                        )
             for p in self.promotions[code]:
                 if _month_start(p["end"]) != month:
                     continue
                 for i in p["items"]:
                     units = pos.get((p["promo_id"], i), 0)
                     if units > 0:
-                        row = line("promo_subsidy", units * p["subsidy"][i], ref=p["promo_id"],
-                                   barcode=barcodes[i], units=str(units), start=p["start"],
-                                   end=p["end"])
+                        row = line(
+                            "promo_subsidy",
+                            units * p["subsidy"][i],
+                            ref=p["promo_id"],
+                            barcode=barcodes[i],
+                            units=str(units),
+                            start=p["start"],
+                            end=p["end"],
+                        )
                         row["_promo"] = (p, i)
             if month.month in (3, 6, 9, 12):
                 to = m_end.toordinal()
                 since = date(year, 1, 1).toordinal()
                 base = Decimal(int(elig_net[(elig_ord >= since) & (elig_ord <= to)].sum())) / 100
-                tiers = [(t, Decimal(r)) for t, r in zip(self.tiers[(code, year)], rates,
-                                                          strict=True)]
+                tiers = [
+                    (t, Decimal(r)) for t, r in zip(self.tiers[(code, year)], rates, strict=True)
+                ]
                 earned = _rebate_earned(base, tiers, method)
                 due = (earned - taken.get(year, Decimal(0))).quantize(
                     Decimal("1"), rounding=ROUND_FLOOR
@@ -1287,54 +1506,127 @@ class _Demo:
                 if due > 0:
                     taken[year] = taken.get(year, Decimal(0)) + due
                     q_start = date(year, month.month - 2, 1)
-                    line("rebate", int(due * 100), ref=f"{contract}/rebate/Q{month.month // 3}",
-                         start=q_start, end=m_end)
+                    line(
+                        "rebate",
+                        int(due * 100),
+                        ref=f"{contract}/rebate/Q{month.month // 3}",
+                        start=q_start,
+                        end=m_end,
+                    )
 
             # planted problems ----------------------------------------------------
             planted: list[tuple[dict[str, Any], dict[str, Any]]] = []
             if code == "CRF" and si == max(1, mid) and si >= 1:
                 prev_month = statements[si - 1][0]
                 prev_contract = f"{code}-{prev_month.year}"
-                row = line("dm_fee", fees["dm_fee"][1], ref=f"{prev_contract}/dm_fee",
-                           start=prev_month, end=_month_end(prev_month))
+                row = line(
+                    "dm_fee",
+                    fees["dm_fee"][1],
+                    ref=f"{prev_contract}/dm_fee",
+                    start=prev_month,
+                    end=_month_end(prev_month),
+                )
                 original = next(
-                    r for r in out
+                    r
+                    for r in out
                     if r["statement_no"] == f"{code}-ST-{prev_month:%Y%m}" and r["type"] == "dm_fee"
                 )
-                planted.append((row, {"kind": "duplicate", "expected_status": "duplicate",
-                                      "duplicate_of": {"statement_no": original["statement_no"],
-                                                       "deduction_no": original["deduction_no"]},
-                                      "disputable": _dec(fees["dm_fee"][1])}))
+                planted.append(
+                    (
+                        row,
+                        {
+                            "kind": "duplicate",
+                            "expected_status": "duplicate",
+                            "duplicate_of": {
+                                "statement_no": original["statement_no"],
+                                "deduction_no": original["deduction_no"],
+                            },
+                            "disputable": _dec(fees["dm_fee"][1]),
+                        },
+                    )
+                )
             if code == "CRF" and si == mid:
-                row = line("unclassified", 123400, text=UNCLASSIFIED_TEXT,
-                           ref=f"{statement_no}-ADJ", start=month, end=m_end)
-                planted.append((row, {"kind": "unclassified", "expected_status": "unclassified",
-                                      "disputable": "0.00"}))
+                row = line(
+                    "unclassified",
+                    123400,
+                    text=UNCLASSIFIED_TEXT,
+                    ref=f"{statement_no}-ADJ",
+                    start=month,
+                    end=m_end,
+                )
+                planted.append(
+                    (
+                        row,
+                        {
+                            "kind": "unclassified",
+                            "expected_status": "unclassified",
+                            "disputable": "0.00",
+                        },
+                    )
+                )
                 ids = {p["promo_id"] for p in self.promotions[code]}
                 ghost = f"{code}-PR-{month:%y%m}-99"
                 assert ghost not in ids
                 units = 240
-                row = line("promo_subsidy", units * 100, ref=ghost, barcode=barcodes[0],
-                           units=str(units), start=month, end=m_end)
-                planted.append((row, {"kind": "promo_not_found",
-                                      "expected_status": "promo_not_found",
-                                      "disputable": _dec(units * 100)}))
+                row = line(
+                    "promo_subsidy",
+                    units * 100,
+                    ref=ghost,
+                    barcode=barcodes[0],
+                    units=str(units),
+                    start=month,
+                    end=m_end,
+                )
+                planted.append(
+                    (
+                        row,
+                        {
+                            "kind": "promo_not_found",
+                            "expected_status": "promo_not_found",
+                            "disputable": _dec(units * 100),
+                        },
+                    )
+                )
             if code == "RTM" and si == mid:
                 display = [r for r in rows if r["type"] == "display_fee"]
                 row = display[len(display) // 2]
                 allowed = fees["display_fee"][1]
                 row["amount"] = allowed + 60000
-                planted.append((row, {"kind": "over_contract", "expected_status": "over_contract",
-                                      "contract_amount": _dec(allowed),
-                                      "disputable": _dec(60000)}))
+                planted.append(
+                    (
+                        row,
+                        {
+                            "kind": "over_contract",
+                            "expected_status": "over_contract",
+                            "contract_amount": _dec(allowed),
+                            "disputable": _dec(60000),
+                        },
+                    )
+                )
                 st = stores[3]
-                row = line("anniversary_fee", 500000, store=st["store_code"],
-                           ref=f"{st['store_code']}-店庆-{year}", start=month, end=m_end)
-                planted.append((row, {"kind": "no_contract_basis",
-                                      "expected_status": "no_contract_basis",
-                                      "disputable": _dec(500000)}))
-            if code == "WMT" and not any(p["kind"] == "promo_overclaim"
-                                         for p in self.summary.planted):
+                row = line(
+                    "anniversary_fee",
+                    500000,
+                    store=st["store_code"],
+                    ref=f"{st['store_code']}-店庆-{year}",
+                    start=month,
+                    end=m_end,
+                )
+                planted.append(
+                    (
+                        row,
+                        {
+                            "kind": "no_contract_basis",
+                            "expected_status": "no_contract_basis",
+                            "disputable": _dec(500000),
+                        },
+                    )
+                )
+            if (
+                code == "WMT"
+                and si >= n_stmt - 4
+                and not any(p["kind"] == "promo_overclaim" for p in self.summary.planted)
+            ):
                 claims = [r for r in rows if r["type"] == "promo_subsidy" and "_promo" in r]
                 if claims:
                     row = claims[0]
@@ -1343,11 +1635,18 @@ class _Demo:
                     claimed = pos_units + max(5, pos_units // 4)
                     row["units"] = str(claimed)
                     row["amount"] = claimed * promo["subsidy"][i]
-                    planted.append((row, {"kind": "promo_overclaim",
-                                          "expected_status": "promo_overclaim",
-                                          "pos_promo_units": pos_units, "claimed_units": claimed,
-                                          "disputable": _dec((claimed - pos_units)
-                                                             * promo["subsidy"][i])}))
+                    planted.append(
+                        (
+                            row,
+                            {
+                                "kind": "promo_overclaim",
+                                "expected_status": "promo_overclaim",
+                                "pos_promo_units": pos_units,
+                                "claimed_units": claimed,
+                                "disputable": _dec((claimed - pos_units) * promo["subsidy"][i]),
+                            },
+                        )
+                    )
 
             layout = self.layouts[code]["deductions"]
             rel_path = layout.path_for(stmt_date)
@@ -1358,26 +1657,55 @@ class _Demo:
                 row["file"] = rel_path
                 row.pop("_promo", None)
             for row, info in planted:
-                self.plant(kind=info.pop("kind"), chain=code, feed="deductions", file=rel_path,
-                           statement_no=row["statement_no"], deduction_no=row["deduction_no"],
-                           deduction_text=row["text"], reference=row["reference"],
-                           amount=_dec(row["amount"]), **info)
+                self.plant(
+                    kind=info.pop("kind"),
+                    chain=code,
+                    feed="deductions",
+                    file=rel_path,
+                    statement_no=row["statement_no"],
+                    deduction_no=row["deduction_no"],
+                    deduction_text=row["text"],
+                    reference=row["reference"],
+                    amount=_dec(row["amount"]),
+                    **info,
+                )
             out.extend(rows)
         return out
 
     def write_deductions(self, code: str, rows: list[dict[str, Any]]) -> None:
         layout = self.layouts[code]["deductions"]
-        canonical = ["statement_no", "deduction_no", "deduction_date", "deduction_text", "amount",
-                     "store_code", "barcode", "units", "reference", "period_start", "period_end"]
+        canonical = [
+            "statement_no",
+            "deduction_no",
+            "deduction_date",
+            "deduction_text",
+            "amount",
+            "store_code",
+            "barcode",
+            "units",
+            "reference",
+            "period_start",
+            "period_end",
+        ]
         header = [layout.source_header(c) for c in canonical]
         thousands = layout.thousands == ","
         fmt = layout.date_format
         by_file: dict[str, list[list[str]]] = {}
         for r in rows:
             by_file.setdefault(r["file"], []).append(
-                [r["statement_no"], r["deduction_no"], r["deduction_date"].strftime(fmt), r["text"],
-                 money(r["amount"], thousands), r["store_code"], r["barcode"], r["units"],
-                 r["reference"], r["period_start"].strftime(fmt), r["period_end"].strftime(fmt)]
+                [
+                    r["statement_no"],
+                    r["deduction_no"],
+                    r["deduction_date"].strftime(fmt),
+                    r["text"],
+                    money(r["amount"], thousands),
+                    r["store_code"],
+                    r["barcode"],
+                    r["units"],
+                    r["reference"],
+                    r["period_start"].strftime(fmt),
+                    r["period_end"].strftime(fmt),
+                ]
             )
         for rel_path, body in by_file.items():
             path = self.home / "feeds" / code / rel_path
@@ -1413,9 +1741,15 @@ class _Demo:
             if friday <= self.end:
                 pay_on[friday].append((invoice_no, gross))
         for invoice_no, due, gross in unpaid[:5]:
-            self.plant(kind="unpaid_invoice", chain=code, feed="payments", invoice_no=invoice_no,
-                       due_date=due.isoformat(), amount=_dec(gross),
-                       expected="overdue receivable at the end of the range")
+            self.plant(
+                kind="unpaid_invoice",
+                chain=code,
+                feed="payments",
+                invoice_no=invoice_no,
+                due_date=due.isoformat(),
+                amount=_dec(gross),
+                expected="overdue receivable at the end of the range",
+            )
         columns = ["payment_no", "payment_date", "invoice_no", "amount"]
         header = [layout.source_header(c) for c in columns]
         thousands = layout.thousands == ","

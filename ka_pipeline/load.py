@@ -54,8 +54,9 @@ def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
             with cursor.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
                 copy.write(buffer.getvalue())
     else:  # any other SQLAlchemy engine: correct, not fast
+        placeholders = ", ".join(":" + c for c in frame.columns)
         conn.execute(
-            sa.text(f"insert into {table} ({columns}) values ({', '.join(':' + c for c in frame.columns)})"),
+            sa.text(f"insert into {table} ({columns}) values ({placeholders})"),
             frame.astype(object).where(frame.notna(), None).to_dict(orient="records"),
         )
     return len(frame)
@@ -178,4 +179,3 @@ def publish(engine: sa.Engine, loads: list[FileLoad]) -> None:
         ]
         if bads:
             bulk_insert(conn, "ops_quarantine", pd.concat(bads, ignore_index=True))
-

@@ -68,5 +68,7 @@ def send_month_scorecards(business_date: date, force: bool = False) -> list[str]
     config = load_config(settings.config_dir)
     start = business_date.replace(day=1)
     end = business_date.replace(day=monthrange(business_date.year, business_date.month)[1])
-    results = send_scorecards(connect(settings.warehouse_url), settings, config, start, end, business_date)
+    results = send_scorecards(
+        connect(settings.warehouse_url), settings, config, start, end, business_date
+    )
     return [str(r) for r in results]

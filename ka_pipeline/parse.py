@@ -55,8 +55,8 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         raise FileRejected(
             str(path),
-            f"cannot be decoded as {encoding} (byte {exc.start}: {data[exc.start:exc.start + 4]!r}); "
-            "check the layout's encoding",
+            f"cannot be decoded as {encoding} (byte {exc.start}: "
+            f"{data[exc.start : exc.start + 4]!r}); check the layout's encoding",
         ) from None
 
 
@@ -82,7 +82,9 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
@@ -98,7 +100,9 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
     except Exception as exc:  # openpyxl raises many types for a bad file
         raise FileRejected(str(path), f"not a readable XLSX workbook ({exc})") from None
     try:
-        sheet = book.worksheets[layout.sheet] if isinstance(layout.sheet, int) else book[layout.sheet]
+        sheet = (
+            book.worksheets[layout.sheet] if isinstance(layout.sheet, int) else book[layout.sheet]
+        )
     except (IndexError, KeyError):
         book.close()
         raise FileRejected(str(path), f"has no sheet {layout.sheet!r}") from None

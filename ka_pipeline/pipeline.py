@@ -123,14 +123,14 @@ def _validate_batch(config: Config, chain: Chain, feed: str, loads: list[FileLoa
     readable = [f for f in loads if f.rejected_reason is None]
     if not readable:
         return
-    frame = pd.concat(
-        [f.good.assign(_file=i) for i, f in enumerate(readable)], ignore_index=True
-    )
+    frame = pd.concat([f.good.assign(_file=i) for i, f in enumerate(readable)], ignore_index=True)
     if feed == "deductions":
         texts = frame["deduction_text"].dropna().unique()
         mapping = {text: chain.deduction_type(text) for text in texts}
         frame["deduction_type"] = frame["deduction_text"].map(mapping).fillna("unclassified")
-    file_dates = frame["_file"].map({i: f.business_date.isoformat() for i, f in enumerate(readable)})
+    file_dates = frame["_file"].map(
+        {i: f.business_date.isoformat() for i, f in enumerate(readable)}
+    )
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
     flagged = add_flags(frame, feed, file_dates, stores, set(config.products["barcode"]))
     result = validate_rows(flagged, feed)
@@ -171,14 +171,12 @@ def run_chain(
     for feed, feed_files in sorted(by_feed.items()):
         counts = result.feeds[feed]
         counts.files = len(feed_files)
-        todo = [
-            f
-            for f in feed_files
-            if force or known.get((feed, f.business_date)) != f.checksum
-        ]
+        todo = [f for f in feed_files if force or known.get((feed, f.business_date)) != f.checksum]
         counts.skipped = len(feed_files) - len(todo)
         if todo:
-            progress(f"  {chain_code} {feed}: {len(todo)} file(s) to load, {counts.skipped} unchanged")
+            progress(
+                f"  {chain_code} {feed}: {len(todo)} file(s) to load, {counts.skipped} unchanged"
+            )
         for i in range(0, len(todo), PUBLISH_BATCH_FILES):
             batch = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
             _validate_batch(config, chain, feed, batch)
@@ -210,7 +208,8 @@ def run(
     """Run business dates ``start..end`` (inclusive) for ``chains`` (default: all).
 
     ``scorecards``: ``auto`` mails the month's scorecards when ``end`` is a month end
-    and every chain ran, ``always`` mails those of the month of ``end`` whatever the day, ``never`` mails none.
+    and every chain ran, ``always`` mails those of the month of ``end`` whatever the
+    day, ``never`` mails none.
     """
     if end < start:
         raise KaError(f"the range is empty: {start} is after {end}")
@@ -227,7 +226,9 @@ def run(
         progress(f"{code}: loading {start} .. {end}")
         try:
             summary.chains.append(
-                run_chain(engine, settings, config, code, start, stop, force=force, progress=progress)
+                run_chain(
+                    engine, settings, config, code, start, stop, force=force, progress=progress
+                )
             )
         except Exception as exc:  # isolate chains: report and go on with the others
             log.exception("chain %s failed", code)

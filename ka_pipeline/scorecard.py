@@ -195,8 +195,16 @@ class Scorecard:
     @property
     def deductions(self) -> list[Deduction]:
         rows = [d for c in self.chains for d in c.deductions]
-        return sorted(rows, key=lambda d: (-d.disputable_amount, d.dispute_deadline, d.chain_code,
-                                           d.statement_no, d.deduction_no))
+        return sorted(
+            rows,
+            key=lambda d: (
+                -d.disputable_amount,
+                d.dispute_deadline,
+                d.chain_code,
+                d.statement_no,
+                d.deduction_no,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -241,15 +249,19 @@ def _contract_year(conn: sa.Connection, config: Config, chain: str, day: date) -
 
 
 def _kpi(conn: sa.Connection, chain: str, month: date) -> MonthKpi | None:
-    row = conn.execute(
-        sa.text(
-            "select sellout_amount, sellout_units, sellout_amount_ly, yoy_growth,"
-            " target_amount, target_achievement, sell_in_net, active_stores,"
-            " distribution_rate, promo_share, trade_spend, trade_spend_rate, sales_days"
-            " from mart_chain_month where chain_code = :c and month = :m"
-        ),
-        {"c": chain, "m": month},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.text(
+                "select sellout_amount, sellout_units, sellout_amount_ly, yoy_growth,"
+                " target_amount, target_achievement, sell_in_net, active_stores,"
+                " distribution_rate, promo_share, trade_spend, trade_spend_rate, sales_days"
+                " from mart_chain_month where chain_code = :c and month = :m"
+            ),
+            {"c": chain, "m": month},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     return MonthKpi(
@@ -290,17 +302,21 @@ def _rebate(
 ) -> RebateProgress | None:
     year = _contract_year(conn, config, chain, period_end)
     # Without a known contract year, the latest row on or before the period end is used.
-    row = conn.execute(
-        sa.text(
-            "select contract_year, as_of_date, eligible_base_ytd, tier_no_reached,"
-            " rate_reached, rebate_earned, rebate_taken, rebate_balance, next_tier_no,"
-            " next_tier_threshold, gap_to_next_tier from mart_rebate_progress"
-            " where chain_code = :c and as_of_date <= :d"
-            + (" and contract_year = :y" if year is not None else "")
-            + " order by as_of_date desc limit 1"
-        ),
-        {"c": chain, "d": period_end, "y": year},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.text(
+                "select contract_year, as_of_date, eligible_base_ytd, tier_no_reached,"
+                " rate_reached, rebate_earned, rebate_taken, rebate_balance, next_tier_no,"
+                " next_tier_threshold, gap_to_next_tier from mart_rebate_progress"
+                " where chain_code = :c and as_of_date <= :d"
+                + (" and contract_year = :y" if year is not None else "")
+                + " order by as_of_date desc limit 1"
+            ),
+            {"c": chain, "d": period_end, "y": year},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     return RebateProgress(
@@ -355,9 +371,7 @@ def _deductions(conn: sa.Connection, chain: str, as_of: date) -> list[Deduction]
     ]
 
 
-def _feed_problems(
-    conn: sa.Connection, chain: str, start: date, end: date
-) -> list[FeedProblem]:
+def _feed_problems(conn: sa.Connection, chain: str, start: date, end: date) -> list[FeedProblem]:
     # Rejected files (unless a later load of the same slice succeeded) and loaded files
     # with quarantined rows. Superseded loads were replaced by a re-load: not a problem now.
     rows = conn.execute(
@@ -622,8 +636,13 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(
-        money=fmt_money, amount=fmt_amount, int=fmt_int, pct=fmt_pct,
-        spct=lambda v: fmt_pct(v, signed=True), mark=mark, direction=direction,
+        money=fmt_money,
+        amount=fmt_amount,
+        int=fmt_int,
+        pct=fmt_pct,
+        spct=lambda v: fmt_pct(v, signed=True),
+        mark=mark,
+        direction=direction,
     )
     return env
 
@@ -695,20 +714,54 @@ def deductions_csv(card: Scorecard, t: _T | None = None) -> bytes:
     chains = {c.code: c.chain for c in card.chains}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([t(f"csv_{k}") for k in (
-        "chain", "chain_name", "statement_no", "deduction_no", "deduction_date",
-        "deduction_text", "deduction_type", "reference", "store_code", "barcode", "amount",
-        "expected_amount", "disputable_amount", "status", "status_label", "evidence",
-        "dispute_deadline", "days_left",
-    )])
+    writer.writerow(
+        [
+            t(f"csv_{k}")
+            for k in (
+                "chain",
+                "chain_name",
+                "statement_no",
+                "deduction_no",
+                "deduction_date",
+                "deduction_text",
+                "deduction_type",
+                "reference",
+                "store_code",
+                "barcode",
+                "amount",
+                "expected_amount",
+                "disputable_amount",
+                "status",
+                "status_label",
+                "evidence",
+                "dispute_deadline",
+                "days_left",
+            )
+        ]
+    )
     for d in card.deductions:
-        writer.writerow([
-            d.chain_code, t.chain_name(chains[d.chain_code]), d.statement_no, d.deduction_no,
-            d.deduction_date.isoformat(), d.deduction_text, d.deduction_type, d.reference or "",
-            d.store_code or "", d.barcode or "", f"{d.amount:.2f}", f"{d.expected_amount:.2f}",
-            f"{d.disputable_amount:.2f}", d.status, t.status(d.status), d.evidence,
-            d.dispute_deadline.isoformat(), d.days_left,
-        ])
+        writer.writerow(
+            [
+                d.chain_code,
+                t.chain_name(chains[d.chain_code]),
+                d.statement_no,
+                d.deduction_no,
+                d.deduction_date.isoformat(),
+                d.deduction_text,
+                d.deduction_type,
+                d.reference or "",
+                d.store_code or "",
+                d.barcode or "",
+                f"{d.amount:.2f}",
+                f"{d.expected_amount:.2f}",
+                f"{d.disputable_amount:.2f}",
+                d.status,
+                t.status(d.status),
+                d.evidence,
+                d.dispute_deadline.isoformat(),
+                d.days_left,
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

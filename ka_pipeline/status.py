@@ -40,15 +40,21 @@ def print_status(settings: Settings, limit: int = 20, chain: str | None = None) 
         ).fetchall()
     print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
     print(f"\nlast {len(loads)} loads:")
-    print(f"{'id':>6} {'chain':<6} {'feed':<11} {'date':<10} {'status':<10} "
-          f"{'read':>6} {'loaded':>6} {'quar.':>6}  file")
+    print(
+        f"{'id':>6} {'chain':<6} {'feed':<11} {'date':<10} {'status':<10} "
+        f"{'read':>6} {'loaded':>6} {'quar.':>6}  file"
+    )
     for r in loads:
-        print(f"{r.load_id:>6} {r.chain_code:<6} {r.feed:<11} {r.business_date!s:<10} "
-              f"{r.status:<10} {r.rows_read:>6} {r.rows_loaded:>6} {r.rows_quarantined:>6}  "
-              f"{r.file_name}")
+        print(
+            f"{r.load_id:>6} {r.chain_code:<6} {r.feed:<11} {r.business_date!s:<10} "
+            f"{r.status:<10} {r.rows_read:>6} {r.rows_loaded:>6} {r.rows_quarantined:>6}  "
+            f"{r.file_name}"
+        )
     print(f"\nrejected files ({len(rejected)}):" if rejected else "\nrejected files: none")
     for r in rejected:
         print(f"  {r.chain_code} {r.feed} {r.business_date} {r.file_name}: {r.message}")
-    print("\nquarantined rows by reason (current loads):" if reasons else "\nquarantined rows: none")
+    print(
+        "\nquarantined rows by reason (current loads):" if reasons else "\nquarantined rows: none"
+    )
     for r in reasons:
         print(f"  {r.chain_code} {r.feed}: {r.n} x {r.reason} (e.g. {r.example})")

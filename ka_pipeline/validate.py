@@ -47,6 +47,7 @@ def _gx() -> tuple[Any, Any]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # import resets it
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("ka_feeds")
@@ -68,7 +69,9 @@ def load_suite(feed: str) -> Any:
     suite = gx.ExpectationSuite(name=doc["name"], meta=doc.get("meta", {}))
     for item in doc["expectations"]:
         suite.add_expectation_configuration(
-            ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"], meta=item.get("meta"))
+            ExpectationConfiguration(
+                type=item["type"], kwargs=item["kwargs"], meta=item.get("meta")
+            )
         )
     return suite
 

@@ -36,8 +36,10 @@ invoices as (
     where chain_code = :chain_code
 ),
 
+-- a rebate line counts towards the contract year of the period it settles
+-- (period_start, else its date), as in mart_deduction_check, and is taken on its date
 rebate_deductions as (
-    select deduction_date, amount
+    select deduction_date, coalesce(period_start, deduction_date) as settles_on, amount
     from raw_deductions
     where chain_code = :chain_code
         and deduction_type = 'rebate'
@@ -125,15 +127,16 @@ base_daily as (
 ),
 
 rebate_daily as (
-    select deduction_date as day, sum(amount) as amount
+    select deduction_date as day, settles_on, sum(amount) as amount
     from rebate_deductions
-    group by deduction_date
+    group by deduction_date, settles_on
 ),
 
 contract_span as (
     select
         c.contract_year,
         c.start_date,
+        c.end_date,
         c.rebate_base,
         c.rebate_method,
         c.rebate_promo_excluded,
@@ -151,6 +154,7 @@ as_of_dates as (
     select
         cs.contract_year,
         cs.start_date,
+        cs.end_date,
         cs.rebate_base,
         cs.rebate_method,
         cs.rebate_promo_excluded,
@@ -191,7 +195,8 @@ taken_ytd as (
         coalesce(sum(r.amount), 0) as rebate_taken
     from as_of_dates as a
     left join rebate_daily as r
-        on r.day between a.start_date and a.as_of_date
+        on r.settles_on between a.start_date and a.end_date
+        and r.day <= a.as_of_date
     group by a.contract_year, a.as_of_date
 ),
 

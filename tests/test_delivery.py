@@ -54,23 +54,30 @@ def smtp_server():
 
 def _settings(tmp_path: Path, smtp_url: str | None) -> Settings:
     return Settings(
-        home=tmp_path, config_dir=tmp_path / "config", feeds_dir=tmp_path / "feeds",
-        outbox_dir=tmp_path / "outbox", warehouse_url="unused", smtp_url=smtp_url,
+        home=tmp_path,
+        config_dir=tmp_path / "config",
+        feeds_dir=tmp_path / "feeds",
+        outbox_dir=tmp_path / "outbox",
+        warehouse_url="unused",
+        smtp_url=smtp_url,
         mail_from="KA Pipeline <ka@supplier.example.com>",
     )
 
 
 def _outbox(engine) -> dict[str, tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select message_key, status, attempts, last_error, sent_at from ops_outbox"
-        ))
+        rows = conn.execute(
+            sa.text("select message_key, status, attempts, last_error, sent_at from ops_outbox")
+        )
         return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _files(tmp_path: Path) -> dict[str, int]:
-    return {str(p.relative_to(tmp_path)): p.stat().st_mtime_ns
-            for p in (tmp_path / "outbox").rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(tmp_path)): p.stat().st_mtime_ns
+        for p in (tmp_path / "outbox").rglob("*")
+        if p.is_file()
+    }
 
 
 def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
@@ -80,7 +87,8 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
     settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
     results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
     assert [(r.owner_code, r.outcome, r.status) for r in results] == [
-        ("JS", "sent", "sent"), ("LN", "sent", "sent")
+        ("JS", "sent", "sent"),
+        ("LN", "sent", "sent"),
     ]
     assert len(collector.envelopes) == 2
     by_rcpt = {tuple(sorted(e.rcpt_tos)): e for e in collector.envelopes}
@@ -116,7 +124,8 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
 
     state = _outbox(engine)
     assert {k: v[:2] for k, v in state.items()} == {
-        "JS|month|2026-10-01": ("sent", 1), "LN|month|2026-10-01": ("sent", 1)
+        "JS|month|2026-10-01": ("sent", 1),
+        "LN|month|2026-10-01": ("sent", 1),
     }
     assert all(v[3] is not None for v in state.values())  # sent_at
 
@@ -141,10 +150,12 @@ def test_outbox_only_without_smtp(engine, tmp_path):
     assert "data:image/png;base64," in preview and "cid:" not in preview
     assert "¥1,234,567.89" in preview
     with engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "select status, attempts, eml_path, subject, locale, period_end from ops_outbox"
-            " where message_key = 'LN|month|2026-10-01'"
-        )).one()
+        row = conn.execute(
+            sa.text(
+                "select status, attempts, eml_path, subject, locale, period_end from ops_outbox"
+                " where message_key = 'LN|month|2026-10-01'"
+            )
+        ).one()
     assert row[:2] == ("written", 0)
     assert row[2] == str(folder / "LN.eml") and row[4] == "zh-CN" and str(row[5]) == "2026-10-31"
     files = _files(tmp_path)
@@ -195,7 +206,11 @@ def test_written_rows_go_out_once_smtp_is_configured(engine, tmp_path, smtp_serv
 def test_parse_smtp_url():
     t = parse_smtp_url("smtp+starttls://ka%40corp:p%3Ass@mail.corp:2525")
     assert (t.scheme, t.host, t.port, t.username, t.password) == (
-        "smtp+starttls", "mail.corp", 2525, "ka@corp", "p:ss"
+        "smtp+starttls",
+        "mail.corp",
+        2525,
+        "ka@corp",
+        "p:ss",
     )
     assert parse_smtp_url("smtps://mail.corp").port == 465
     assert parse_smtp_url("smtp://mail.corp").port == 25

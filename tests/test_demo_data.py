@@ -141,8 +141,11 @@ def test_money_has_at_most_two_decimals(demo, config):
     for code, chain in config.chains.items():
         for feed, layout in chain.feeds.items():
             folder = home / "feeds" / code
-            files = sorted(p for p in folder.rglob("*") if layout.file_regex()[0].match(
-                p.relative_to(folder).as_posix()))
+            files = sorted(
+                p
+                for p in folder.rglob("*")
+                if layout.file_regex()[0].match(p.relative_to(folder).as_posix())
+            )
             for path in files[:: max(1, len(files) // 8)] + files[-1:]:
                 frame = _read(layout, path)
                 for column in money_columns[feed]:
@@ -155,8 +158,15 @@ def test_money_has_at_most_two_decimals(demo, config):
     for name in ("products.csv", "promotions.csv", "targets.csv"):
         frame = pd.read_csv(home / "config" / name, dtype=str)
         for column in frame.columns:
-            if column in ("unit_cost", "supply_price", "std_retail_price", "floor_price",
-                          "promo_price", "subsidy_per_unit", "target_amount"):
+            if column in (
+                "unit_cost",
+                "supply_price",
+                "std_retail_price",
+                "floor_price",
+                "promo_price",
+                "subsidy_per_unit",
+                "target_amount",
+            ):
                 assert frame[column].str.match(MONEY).all(), (name, column)
 
 
@@ -175,8 +185,15 @@ def test_planted_problems_are_listed(demo):
     home, summary = demo
     kinds = {p["kind"] for p in summary.planted}
     assert {
-        "duplicate", "over_contract", "no_contract_basis", "promo_overclaim", "unclassified",
-        "promo_not_found", "bad_row", "missing_feed", "below_floor_price",
+        "duplicate",
+        "over_contract",
+        "no_contract_basis",
+        "promo_overclaim",
+        "unclassified",
+        "promo_not_found",
+        "bad_row",
+        "missing_feed",
+        "below_floor_price",
     } <= kinds
     reasons = {p["reason"] for p in summary.planted_of("bad_row")}
     assert {"check_digit", "unknown_store", "missing_store", "non_numeric", "bad_date"} <= reasons

@@ -57,25 +57,48 @@ def run(engine: sa.Engine, *tables: str, chains: tuple[str, ...] = (CHAIN,)) -> 
 
 def chain(code: str = CHAIN, window: int = 30) -> dict:
     return {
-        "chain_code": code, "name": code, "format": "hypermarket", "region": "East",
-        "settlement_mode": "outright", "payment_terms_days": 60,
-        "dispute_window_days": window, "owner_code": "o1",
+        "chain_code": code,
+        "name": code,
+        "format": "hypermarket",
+        "region": "East",
+        "settlement_mode": "outright",
+        "payment_terms_days": 60,
+        "dispute_window_days": window,
+        "owner_code": "o1",
     }
 
 
 def store(code: str, cls: str, opened: date, closed: date | None = None, ch=CHAIN) -> dict:
     return {
-        "chain_code": ch, "store_code": code, "name": code, "city": "Shanghai",
-        "region": "East", "area_m2": {"A": 8000, "B": 3000, "C": 1000}[cls],
-        "store_class": cls, "opened_on": opened, "closed_on": closed,
+        "chain_code": ch,
+        "store_code": code,
+        "name": code,
+        "city": "Shanghai",
+        "region": "East",
+        "area_m2": {"A": 8000, "B": 3000, "C": 1000}[cls],
+        "store_class": cls,
+        "opened_on": opened,
+        "closed_on": closed,
     }
 
 
-def sale(day: date, store_code: str, barcode: str, units: int, amount: str, ch=CHAIN,
-         promo_units: int | None = None, promo_amount: str | None = None) -> dict:
+def sale(
+    day: date,
+    store_code: str,
+    barcode: str,
+    units: int,
+    amount: str,
+    ch=CHAIN,
+    promo_units: int | None = None,
+    promo_amount: str | None = None,
+) -> dict:
     return {
-        "chain_code": ch, "business_date": day, "store_code": store_code,
-        "barcode": barcode, "units": units, "sales_amount": D(amount),
+        "chain_code": ch,
+        "business_date": day,
+        "store_code": store_code,
+        "barcode": barcode,
+        "units": units,
+        "sales_amount": D(amount),
         "promo_units": promo_units,
         "promo_amount": None if promo_amount is None else D(promo_amount),
     }
@@ -86,20 +109,46 @@ _invoice_no = iter(range(1, 10_000))
 
 def invoice(day: date, net: str, ch=CHAIN, promo_id: str | None = None) -> dict:
     return {
-        "chain_code": ch, "business_date": day, "invoice_no": f"INV{next(_invoice_no)}",
-        "line_no": 1, "invoice_date": day, "ship_to_code": "DC1", "barcode": I1,
-        "units": 1, "unit_price": D(net), "net_amount": D(net), "vat_amount": D("0.00"),
+        "chain_code": ch,
+        "business_date": day,
+        "invoice_no": f"INV{next(_invoice_no)}",
+        "line_no": 1,
+        "invoice_date": day,
+        "ship_to_code": "DC1",
+        "barcode": I1,
+        "units": 1,
+        "unit_price": D(net),
+        "net_amount": D(net),
+        "vat_amount": D("0.00"),
         "promo_id": promo_id,
     }
 
 
-def deduction(no: str, day: date, dtype: str, amount: str, ch=CHAIN, statement="ST1",
-              text: str | None = None, **extra) -> dict:
+def deduction(
+    no: str,
+    day: date,
+    dtype: str,
+    amount: str,
+    ch=CHAIN,
+    statement="ST1",
+    text: str | None = None,
+    **extra,
+) -> dict:
     row = {
-        "chain_code": ch, "business_date": day, "statement_no": statement,
-        "deduction_no": no, "deduction_date": day, "deduction_text": text or dtype,
-        "deduction_type": dtype, "amount": D(amount), "store_code": None, "barcode": None,
-        "units": None, "reference": None, "period_start": None, "period_end": None,
+        "chain_code": ch,
+        "business_date": day,
+        "statement_no": statement,
+        "deduction_no": no,
+        "deduction_date": day,
+        "deduction_text": text or dtype,
+        "deduction_type": dtype,
+        "amount": D(amount),
+        "store_code": None,
+        "barcode": None,
+        "units": None,
+        "reference": None,
+        "period_start": None,
+        "period_end": None,
     }
     row.update(extra)
     return row
@@ -107,24 +156,44 @@ def deduction(no: str, day: date, dtype: str, amount: str, ch=CHAIN, statement="
 
 def contract(year: int, base="sell_in", method="retroactive", excluded=True, ch=CHAIN) -> dict:
     return {
-        "chain_code": ch, "contract_year": year, "start_date": date(year, 1, 1),
-        "end_date": date(year, 12, 31), "rebate_base": base, "rebate_method": method,
-        "rebate_promo_excluded": excluded, "margin_guarantee_pct": None,
+        "chain_code": ch,
+        "contract_year": year,
+        "start_date": date(year, 1, 1),
+        "end_date": date(year, 12, 31),
+        "rebate_base": base,
+        "rebate_method": method,
+        "rebate_promo_excluded": excluded,
+        "margin_guarantee_pct": None,
     }
 
 
 def tier(year: int, no: int, threshold: str, rate: str, ch=CHAIN) -> dict:
     return {
-        "chain_code": ch, "contract_year": year, "tier_no": no,
-        "threshold": D(threshold), "rate": D(rate),
+        "chain_code": ch,
+        "contract_year": year,
+        "tier_no": no,
+        "threshold": D(threshold),
+        "rate": D(rate),
     }
 
 
-def promotion(pid: str, barcode: str, classes: str | None, start: date, end: date,
-              subsidy: str = "2.00", ch=CHAIN) -> dict:
+def promotion(
+    pid: str,
+    barcode: str,
+    classes: str | None,
+    start: date,
+    end: date,
+    subsidy: str = "2.00",
+    ch=CHAIN,
+) -> dict:
     return {
-        "promo_id": pid, "chain_code": ch, "barcode": barcode, "store_classes": classes,
-        "start_date": start, "end_date": end, "promo_price": D("9.90"),
+        "promo_id": pid,
+        "chain_code": ch,
+        "barcode": barcode,
+        "store_classes": classes,
+        "start_date": start,
+        "end_date": end,
+        "promo_price": D("9.90"),
         "subsidy_per_unit": D(subsidy),
     }
 
@@ -138,56 +207,104 @@ def by(key: str, items: list[dict]) -> dict:
 
 def chain_month_fixture(engine: sa.Engine) -> None:
     insert(engine, "ref_chain", [chain()])
-    insert(engine, "ref_store", [
-        store("S1", "A", date(2020, 1, 1)),
-        store("S2", "B", date(2024, 3, 15)),                     # opened mid-March 2024
-        store("S3", "C", date(2020, 1, 1), date(2024, 2, 10)),   # closed 10 Feb 2024
-    ])
-    insert(engine, "ref_listing", [
-        {"chain_code": CHAIN, "barcode": I1, "listed_from": date(2020, 1, 1), "listed_to": None},
-        {"chain_code": CHAIN, "barcode": I2, "listed_from": date(2020, 1, 1), "listed_to": None},
-        {"chain_code": CHAIN, "barcode": I3, "listed_from": date(2024, 4, 1), "listed_to": None},
-    ])
-    insert(engine, "ref_promotion", [
-        promotion("P1", I1, "A", date(2024, 3, 1), date(2024, 3, 10)),
-        # S2 is class B, and S1's I2 sale (2 Mar) is outside the dates: no promo sales
-        promotion("P2", I2, "A, C", date(2024, 3, 15), date(2024, 3, 31)),
-    ])
-    insert(engine, "ref_target", [
-        {"chain_code": CHAIN, "month": date(2024, 3, 1), "target_amount": D("200.00")},
-    ])
-    insert(engine, "raw_sales", [
-        sale(date(2023, 1, 9), "S1", I1, 1, "0.00"),       # Jan 2023: LY amount 0
-        sale(date(2023, 3, 10), "S1", I1, 20, "190.00"),   # Mar 2023 = LY of Mar 2024
-        sale(date(2024, 1, 9), "S1", I1, 5, "50.00"),
-        sale(date(2024, 2, 5), "S3", I1, 3, "30.00"),
-        sale(date(2024, 3, 1), "S1", I1, 10, "100.00"),
-        sale(date(2024, 3, 2), "S1", I2, 5, "60.00"),
-        sale(date(2024, 3, 5), "S1", I3, 1, "9.00"),       # I3 not listed until April
-        sale(date(2024, 3, 20), "S2", I1, 4, "40.00"),
-        sale(date(2024, 3, 21), "S2", I2, 2, "20.00"),
-        sale(date(2024, 3, 22), "S2", I2, -2, "-20.00"),   # return: S2 x I2 nets 0 units
-    ])
-    insert(engine, "raw_invoices", [
-        invoice(date(2024, 3, 4), "1000.00"),
-        invoice(date(2024, 3, 18), "500.00"),
-        invoice(date(2024, 4, 2), "800.00"),               # April: invoices, no sales
-    ])
-    insert(engine, "raw_deductions", [
-        deduction("D1", date(2024, 3, 25), "dm_fee", "60.00"),
-        deduction("D2", date(2024, 3, 26), "display_fee", "30.00"),
-        deduction("D3", date(2024, 3, 27), "rebate", "100.00"),   # not trade spend
-        deduction("D4", date(2024, 4, 1), "dm_fee", "5.00"),
-    ])
+    insert(
+        engine,
+        "ref_store",
+        [
+            store("S1", "A", date(2020, 1, 1)),
+            store("S2", "B", date(2024, 3, 15)),  # opened mid-March 2024
+            store("S3", "C", date(2020, 1, 1), date(2024, 2, 10)),  # closed 10 Feb 2024
+        ],
+    )
+    insert(
+        engine,
+        "ref_listing",
+        [
+            {
+                "chain_code": CHAIN,
+                "barcode": I1,
+                "listed_from": date(2020, 1, 1),
+                "listed_to": None,
+            },
+            {
+                "chain_code": CHAIN,
+                "barcode": I2,
+                "listed_from": date(2020, 1, 1),
+                "listed_to": None,
+            },
+            {
+                "chain_code": CHAIN,
+                "barcode": I3,
+                "listed_from": date(2024, 4, 1),
+                "listed_to": None,
+            },
+        ],
+    )
+    insert(
+        engine,
+        "ref_promotion",
+        [
+            promotion("P1", I1, "A", date(2024, 3, 1), date(2024, 3, 10)),
+            # S2 is class B, and S1's I2 sale (2 Mar) is outside the dates: no promo sales
+            promotion("P2", I2, "A, C", date(2024, 3, 15), date(2024, 3, 31)),
+        ],
+    )
+    insert(
+        engine,
+        "ref_target",
+        [
+            {"chain_code": CHAIN, "month": date(2024, 3, 1), "target_amount": D("200.00")},
+        ],
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            sale(date(2023, 1, 9), "S1", I1, 1, "0.00"),  # Jan 2023: LY amount 0
+            sale(date(2023, 3, 10), "S1", I1, 20, "190.00"),  # Mar 2023 = LY of Mar 2024
+            sale(date(2024, 1, 9), "S1", I1, 5, "50.00"),
+            sale(date(2024, 2, 5), "S3", I1, 3, "30.00"),
+            sale(date(2024, 3, 1), "S1", I1, 10, "100.00"),
+            sale(date(2024, 3, 2), "S1", I2, 5, "60.00"),
+            sale(date(2024, 3, 5), "S1", I3, 1, "9.00"),  # I3 not listed until April
+            sale(date(2024, 3, 20), "S2", I1, 4, "40.00"),
+            sale(date(2024, 3, 21), "S2", I2, 2, "20.00"),
+            sale(date(2024, 3, 22), "S2", I2, -2, "-20.00"),  # return: S2 x I2 nets 0 units
+        ],
+    )
+    insert(
+        engine,
+        "raw_invoices",
+        [
+            invoice(date(2024, 3, 4), "1000.00"),
+            invoice(date(2024, 3, 18), "500.00"),
+            invoice(date(2024, 4, 2), "800.00"),  # April: invoices, no sales
+        ],
+    )
+    insert(
+        engine,
+        "raw_deductions",
+        [
+            deduction("D1", date(2024, 3, 25), "dm_fee", "60.00"),
+            deduction("D2", date(2024, 3, 26), "display_fee", "30.00"),
+            deduction("D3", date(2024, 3, 27), "rebate", "100.00"),  # not trade spend
+            deduction("D4", date(2024, 4, 1), "dm_fee", "5.00"),
+        ],
+    )
 
 
 def test_chain_month_kpis(engine):
     chain_month_fixture(engine)
     run(engine, "mart_chain_month")
-    got = by("month", rows(engine, "select * from mart_chain_month where chain_code = :c",
-                           c=CHAIN))
-    assert sorted(got) == [date(2023, 1, 1), date(2023, 3, 1), date(2024, 1, 1),
-                           date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
+    got = by("month", rows(engine, "select * from mart_chain_month where chain_code = :c", c=CHAIN))
+    assert sorted(got) == [
+        date(2023, 1, 1),
+        date(2023, 3, 1),
+        date(2024, 1, 1),
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        date(2024, 4, 1),
+    ]
     mar = got[date(2024, 3, 1)]
     # sell-out: 100 + 60 + 9 + 40 + 20 - 20 = 209.00; units 10 + 5 + 1 + 4 + 2 - 2 = 20
     assert mar["sellout_amount"] == D("209.00")
@@ -247,12 +364,17 @@ def test_chain_month_promo_share_from_promo_columns(engine):
     insert(engine, "ref_chain", [chain()])
     insert(engine, "ref_store", [store("S1", "A", date(2020, 1, 1))])
     # a promotion exists, but the chain sends promo columns: those win
-    insert(engine, "ref_promotion", [promotion("P1", I1, None, date(2024, 5, 1),
-                                               date(2024, 5, 31))])
-    insert(engine, "raw_sales", [
-        sale(date(2024, 5, 1), "S1", I1, 10, "100.00", promo_units=3, promo_amount="30.00"),
-        sale(date(2024, 5, 2), "S1", I1, 5, "60.00"),  # promo columns empty on this row
-    ])
+    insert(
+        engine, "ref_promotion", [promotion("P1", I1, None, date(2024, 5, 1), date(2024, 5, 31))]
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            sale(date(2024, 5, 1), "S1", I1, 10, "100.00", promo_units=3, promo_amount="30.00"),
+            sale(date(2024, 5, 2), "S1", I1, 5, "60.00"),  # promo columns empty on this row
+        ],
+    )
     run(engine, "mart_chain_month")
     (may,) = rows(engine, "select * from mart_chain_month")
     # promo = 30.00 (feed), not 160.00 (promotion days); share 30 / 160 = 0.1875
@@ -288,22 +410,34 @@ def test_store_month(engine):
 def test_rebate_retroactive_threshold_exact_and_taken(engine):
     insert(engine, "ref_chain", [chain()])
     insert(engine, "ref_contract", [contract(2024, "sell_in", "retroactive", excluded=True)])
-    insert(engine, "ref_rebate_tier", [
-        tier(2024, 1, "8000000.00", "0.0200"),
-        tier(2024, 2, "9000000.00", "0.0250"),
-        tier(2024, 3, "10000000.00", "0.0300"),
-    ])
-    insert(engine, "raw_invoices", [
-        invoice(date(2024, 1, 15), "5000000.00"),
-        invoice(date(2024, 2, 10), "3500000.00"),
-        invoice(date(2024, 2, 20), "400000.00", promo_id="P9"),  # promo: excluded
-        invoice(date(2024, 3, 5), "500000.00"),
-    ])
+    insert(
+        engine,
+        "ref_rebate_tier",
+        [
+            tier(2024, 1, "8000000.00", "0.0200"),
+            tier(2024, 2, "9000000.00", "0.0250"),
+            tier(2024, 3, "10000000.00", "0.0300"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_invoices",
+        [
+            invoice(date(2024, 1, 15), "5000000.00"),
+            invoice(date(2024, 2, 10), "3500000.00"),
+            invoice(date(2024, 2, 20), "400000.00", promo_id="P9"),  # promo: excluded
+            invoice(date(2024, 3, 5), "500000.00"),
+        ],
+    )
     insert(engine, "raw_sales", [sale(date(2024, 3, 10), "S1", I1, 1, "10.00")])
-    insert(engine, "raw_deductions", [
-        deduction("R1", date(2024, 2, 25), "rebate", "100000.00"),
-        deduction("R2", date(2024, 3, 8), "rebate", "150000.00"),
-    ])
+    insert(
+        engine,
+        "raw_deductions",
+        [
+            deduction("R1", date(2024, 2, 25), "rebate", "100000.00"),
+            deduction("R2", date(2024, 3, 8), "rebate", "150000.00"),
+        ],
+    )
     run(engine, "mart_rebate_progress")
     got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
     # month ends up to the last data date (sales file of 10 Mar): 31 Jan, 29 Feb, 10 Mar
@@ -346,16 +480,25 @@ def test_rebate_retroactive_threshold_exact_and_taken(engine):
 def test_rebate_stepped_sell_out_top_tier(engine):
     insert(engine, "ref_chain", [chain()])
     insert(engine, "ref_contract", [contract(2024, "sell_out", "stepped", excluded=True)])
-    insert(engine, "ref_rebate_tier", [
-        tier(2024, 1, "1000.00", "0.0100"),
-        tier(2024, 2, "2000.00", "0.0200"),
-        tier(2024, 3, "3000.00", "0.0300"),
-    ])
-    insert(engine, "raw_sales", [
-        sale(date(2024, 1, 10), "S1", I1, 300, "3500.00", promo_units=20,
-             promo_amount="200.00"),
-        sale(date(2024, 2, 14), "S1", I1, 10, "100.00"),
-    ])
+    insert(
+        engine,
+        "ref_rebate_tier",
+        [
+            tier(2024, 1, "1000.00", "0.0100"),
+            tier(2024, 2, "2000.00", "0.0200"),
+            tier(2024, 3, "3000.00", "0.0300"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            sale(
+                date(2024, 1, 10), "S1", I1, 300, "3500.00", promo_units=20, promo_amount="200.00"
+            ),
+            sale(date(2024, 2, 14), "S1", I1, 10, "100.00"),
+        ],
+    )
     run(engine, "mart_rebate_progress")
     got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
     assert sorted(got) == [date(2024, 1, 31), date(2024, 2, 14)]
@@ -376,15 +519,23 @@ def test_rebate_stepped_sell_out_top_tier(engine):
 def test_rebate_stepped_below_first_threshold_and_promo_included(engine):
     insert(engine, "ref_chain", [chain()])
     insert(engine, "ref_contract", [contract(2024, "sell_in", "stepped", excluded=False)])
-    insert(engine, "ref_rebate_tier", [
-        tier(2024, 1, "1000.00", "0.0100"),
-        tier(2024, 2, "2000.00", "0.0200"),
-    ])
-    insert(engine, "raw_invoices", [
-        invoice(date(2024, 1, 10), "600.00"),
-        invoice(date(2024, 1, 11), "300.00", promo_id="P1"),  # counts: not excluded
-        invoice(date(2024, 2, 11), "1500.00"),
-    ])
+    insert(
+        engine,
+        "ref_rebate_tier",
+        [
+            tier(2024, 1, "1000.00", "0.0100"),
+            tier(2024, 2, "2000.00", "0.0200"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_invoices",
+        [
+            invoice(date(2024, 1, 10), "600.00"),
+            invoice(date(2024, 1, 11), "300.00", promo_id="P1"),  # counts: not excluded
+            invoice(date(2024, 2, 11), "1500.00"),
+        ],
+    )
     run(engine, "mart_rebate_progress")
     got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
     # Jan: 900 below the first threshold earns nothing; gap to tier 1 = 100
@@ -402,54 +553,118 @@ def test_rebate_stepped_below_first_threshold_and_promo_included(engine):
 
 def deduction_fixture(engine: sa.Engine) -> None:
     insert(engine, "ref_chain", [chain(window=30)])
-    insert(engine, "ref_store", [
-        store("S1", "A", date(2020, 1, 1)),
-        store("S2", "B", date(2020, 1, 1)),
-    ])
+    insert(
+        engine,
+        "ref_store",
+        [
+            store("S1", "A", date(2020, 1, 1)),
+            store("S2", "B", date(2020, 1, 1)),
+        ],
+    )
     insert(engine, "ref_contract", [contract(2024, "sell_in", "retroactive", excluded=True)])
     insert(engine, "ref_rebate_tier", [tier(2024, 1, "1000.00", "0.1000")])
-    insert(engine, "ref_contract_fee", [
-        {"chain_code": CHAIN, "contract_year": 2024, "fee_type": "dm_fee",
-         "basis": "per_month", "amount": D("5000.00")},
-        {"chain_code": CHAIN, "contract_year": 2024, "fee_type": "display_fee",
-         "basis": "per_store_month", "amount": D("3000.00")},
-    ])
-    insert(engine, "ref_promotion", [
-        promotion("P1", I1, "A", date(2024, 3, 1), date(2024, 3, 10), subsidy="2.00"),
-    ])
-    insert(engine, "raw_sales", [
-        # no promo columns: POS promo units of P1 = units of class-A stores on 1-10 Mar
-        sale(date(2024, 3, 1), "S1", I1, 10, "99.00"),
-        sale(date(2024, 3, 5), "S1", I1, 15, "148.50"),
-        sale(date(2024, 3, 5), "S2", I1, 7, "69.30"),    # class B: not participating
-        sale(date(2024, 3, 11), "S1", I1, 9, "89.10"),   # after the promotion
-    ])
+    insert(
+        engine,
+        "ref_contract_fee",
+        [
+            {
+                "chain_code": CHAIN,
+                "contract_year": 2024,
+                "fee_type": "dm_fee",
+                "basis": "per_month",
+                "amount": D("5000.00"),
+            },
+            {
+                "chain_code": CHAIN,
+                "contract_year": 2024,
+                "fee_type": "display_fee",
+                "basis": "per_store_month",
+                "amount": D("3000.00"),
+            },
+        ],
+    )
+    insert(
+        engine,
+        "ref_promotion",
+        [
+            promotion("P1", I1, "A", date(2024, 3, 1), date(2024, 3, 10), subsidy="2.00"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            # no promo columns: POS promo units of P1 = units of class-A stores on 1-10 Mar
+            sale(date(2024, 3, 1), "S1", I1, 10, "99.00"),
+            sale(date(2024, 3, 5), "S1", I1, 15, "148.50"),
+            sale(date(2024, 3, 5), "S2", I1, 7, "69.30"),  # class B: not participating
+            sale(date(2024, 3, 11), "S1", I1, 9, "89.10"),  # after the promotion
+        ],
+    )
     # rebate base: 20,000 sell-in in Jan >= 1,000 -> earns 10 % = 2,000 from 31 Jan on
     insert(engine, "raw_invoices", [invoice(date(2024, 1, 10), "20000.00")])
     stmt = date(2024, 4, 10)
     march = {"period_start": date(2024, 3, 1), "period_end": date(2024, 3, 31)}
-    p1 = {"reference": "P1", "barcode": I1,
-          "period_start": date(2024, 3, 1), "period_end": date(2024, 3, 10)}
-    insert(engine, "raw_deductions", [
-        deduction("D01", stmt, "unclassified", "123.00", text="神秘费用"),
-        deduction("D02", stmt, "dm_fee", "5000.00", reference="DM-MAR", **march),
-        deduction("D03", stmt, "dm_fee", "5000.00", reference="DM-MAR", **march),
-        deduction("D04", stmt, "promo_subsidy", "80.00", reference="PX", barcode=I1, units=40),
-        deduction("D05", stmt, "promo_subsidy", "20.00", reference="P1", barcode=I1, units=10,
-                  period_start=date(2024, 2, 25), period_end=date(2024, 3, 5)),
-        deduction("D06", stmt, "dm_fee", "4000.00", reference="DM-JUN23",
-                  period_start=date(2023, 6, 1), period_end=date(2023, 6, 30)),
-        deduction("D07", stmt, "promo_subsidy", "60.00", units=30, **p1),
-        deduction("D08", date(2024, 2, 5), "rebate", "1500.00", statement="ST0",
-                  period_start=date(2024, 1, 1), period_end=date(2024, 12, 31)),
-        deduction("D09", date(2024, 2, 6), "rebate", "800.00", statement="ST0",
-                  reference="R-2", period_start=date(2024, 1, 1),
-                  period_end=date(2024, 12, 31)),
-        deduction("D10", stmt, "data_fee", "700.00"),
-        deduction("D11", stmt, "display_fee", "3500.00", store_code="S1", **march),
-        deduction("D12", stmt, "promo_subsidy", "40.00", units=20, store_code="S1", **p1),
-        deduction("D13", stmt, "display_fee", "3000.00", store_code="S2", **march),
-    ])
+    p1 = {
+        "reference": "P1",
+        "barcode": I1,
+        "period_start": date(2024, 3, 1),
+        "period_end": date(2024, 3, 10),
+    }
+    insert(
+        engine,
+        "raw_deductions",
+        [
+            deduction("D01", stmt, "unclassified", "123.00", text="神秘费用"),
+            deduction("D02", stmt, "dm_fee", "5000.00", reference="DM-MAR", **march),
+            deduction("D03", stmt, "dm_fee", "5000.00", reference="DM-MAR", **march),
+            deduction("D04", stmt, "promo_subsidy", "80.00", reference="PX", barcode=I1, units=40),
+            deduction(
+                "D05",
+                stmt,
+                "promo_subsidy",
+                "20.00",
+                reference="P1",
+                barcode=I1,
+                units=10,
+                period_start=date(2024, 2, 25),
+                period_end=date(2024, 3, 5),
+            ),
+            deduction(
+                "D06",
+                stmt,
+                "dm_fee",
+                "4000.00",
+                reference="DM-JUN23",
+                period_start=date(2023, 6, 1),
+                period_end=date(2023, 6, 30),
+            ),
+            deduction("D07", stmt, "promo_subsidy", "60.00", units=30, **p1),
+            deduction(
+                "D08",
+                date(2024, 2, 5),
+                "rebate",
+                "1500.00",
+                statement="ST0",
+                period_start=date(2024, 1, 1),
+                period_end=date(2024, 12, 31),
+            ),
+            deduction(
+                "D09",
+                date(2024, 2, 6),
+                "rebate",
+                "800.00",
+                statement="ST0",
+                reference="R-2",
+                period_start=date(2024, 1, 1),
+                period_end=date(2024, 12, 31),
+            ),
+            deduction("D10", stmt, "data_fee", "700.00"),
+            deduction("D11", stmt, "display_fee", "3500.00", store_code="S1", **march),
+            deduction("D12", stmt, "promo_subsidy", "40.00", units=20, store_code="S1", **p1),
+            deduction("D13", stmt, "display_fee", "3000.00", store_code="S2", **march),
+        ],
+    )
 
 
 def test_deduction_statuses(engine):
@@ -461,7 +676,10 @@ def test_deduction_statuses(engine):
     def check(no, status, expected, disputable):
         r = got[no]
         assert (r["status"], r["expected_amount"], r["disputable_amount"]) == (
-            status, D(expected), D(disputable)), (no, r)
+            status,
+            D(expected),
+            D(disputable),
+        ), (no, r)
         return r
 
     check("D01", "unclassified", "0.00", "0.00")
@@ -493,7 +711,8 @@ def test_deduction_statuses(engine):
     # display fee allows 3,000 per line: 3,500 - 3,000 = 500 disputable
     r = check("D11", "over_contract", "3000.00", "500.00")
     assert r["evidence"] == (
-        "contract 2024 display_fee per_store_month allows 3000.00; charged 3500.00")
+        "contract 2024 display_fee per_store_month allows 3000.00; charged 3500.00"
+    )
     # store S1's own claim: 20 units <= 25 POS units, 20 x 2.00 = 40.00 -> valid
     check("D12", "valid", "40.00", "0.00")
     # same type and period as D11 but another store: not a duplicate, within allowance
@@ -510,47 +729,89 @@ def test_deduction_statuses(engine):
 def test_promo_overclaim_with_promo_columns(engine):
     insert(engine, "ref_chain", [chain(window=45)])
     insert(engine, "ref_store", [store("S1", "A", date(2020, 1, 1))])
-    insert(engine, "ref_promotion", [
-        promotion("P1", I1, None, date(2024, 3, 1), date(2024, 3, 10), subsidy="1.50"),
-    ])
-    insert(engine, "raw_sales", [
-        # the chain sends promo columns: POS promo units = promo_units, not units
-        sale(date(2024, 3, 2), "S1", I1, 50, "500.00", promo_units=12, promo_amount="100.00"),
-        sale(date(2024, 3, 3), "S1", I1, 40, "400.00", promo_units=8, promo_amount="70.00"),
-    ])
-    insert(engine, "raw_deductions", [
-        deduction("D1", date(2024, 4, 1), "promo_subsidy", "45.00", reference="P1",
-                  barcode=I1, units=30),
-        # store S1's claim: 10 units <= 20 POS units, but charged above 10 x 1.50
-        deduction("D2", date(2024, 4, 1), "promo_subsidy", "20.00", reference="P1",
-                  barcode=I1, units=10, store_code="S1"),
-        # no barcode, no units: judged by amount against the POS value of 2 Mar
-        deduction("D3", date(2024, 4, 1), "promo_subsidy", "40.00", reference="P1",
-                  period_start=date(2024, 3, 2), period_end=date(2024, 3, 2)),
-    ])
+    insert(
+        engine,
+        "ref_promotion",
+        [
+            promotion("P1", I1, None, date(2024, 3, 1), date(2024, 3, 10), subsidy="1.50"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            # the chain sends promo columns: POS promo units = promo_units, not units
+            sale(date(2024, 3, 2), "S1", I1, 50, "500.00", promo_units=12, promo_amount="100.00"),
+            sale(date(2024, 3, 3), "S1", I1, 40, "400.00", promo_units=8, promo_amount="70.00"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_deductions",
+        [
+            deduction(
+                "D1",
+                date(2024, 4, 1),
+                "promo_subsidy",
+                "45.00",
+                reference="P1",
+                barcode=I1,
+                units=30,
+            ),
+            # store S1's claim: 10 units <= 20 POS units, but charged above 10 x 1.50
+            deduction(
+                "D2",
+                date(2024, 4, 1),
+                "promo_subsidy",
+                "20.00",
+                reference="P1",
+                barcode=I1,
+                units=10,
+                store_code="S1",
+            ),
+            # no barcode, no units: judged by amount against the POS value of 2 Mar
+            deduction(
+                "D3",
+                date(2024, 4, 1),
+                "promo_subsidy",
+                "40.00",
+                reference="P1",
+                period_start=date(2024, 3, 2),
+                period_end=date(2024, 3, 2),
+            ),
+        ],
+    )
     run(engine)
     got = by("deduction_no", rows(engine, "select * from mart_deduction_check"))
     r = got["D1"]
     # POS promo units 12 + 8 = 20; claimed 30: (30 - 20) x 1.50 = 15.00 disputable,
     # expected 20 x 1.50 = 30.00; deadline 1 Apr + 45 days = 16 May
     assert (r["status"], r["expected_amount"], r["disputable_amount"]) == (
-        "promo_overclaim", D("30.00"), D("15.00"))
+        "promo_overclaim",
+        D("30.00"),
+        D("15.00"),
+    )
     assert r["dispute_deadline"] == date(2024, 5, 16)
     # D2: allowed 10 x 1.50 = 15.00, charged 20.00 -> over_contract, 5.00 disputable
     r = got["D2"]
     assert (r["status"], r["expected_amount"], r["disputable_amount"]) == (
-        "over_contract", D("15.00"), D("5.00"))
+        "over_contract",
+        D("15.00"),
+        D("5.00"),
+    )
     # D3: POS promo units on 2 Mar = 12, value 12 x 1.50 = 18.00; charged 40.00 ->
     # promo_overclaim, expected 18.00, disputable 40 - 18 = 22.00
     r = got["D3"]
     assert (r["status"], r["expected_amount"], r["disputable_amount"]) == (
-        "promo_overclaim", D("18.00"), D("22.00"))
+        "promo_overclaim",
+        D("18.00"),
+        D("22.00"),
+    )
 
 
 # --- whole runs ---------------------------------------------------------------------
 
-MARTS = ["mart_chain_month", "mart_store_month", "mart_rebate_progress",
-         "mart_deduction_check"]
+MARTS = ["mart_chain_month", "mart_store_month", "mart_rebate_progress", "mart_deduction_check"]
 
 
 def snapshot(engine: sa.Engine, chain_code: str) -> dict[str, list[tuple]]:
@@ -558,8 +819,10 @@ def snapshot(engine: sa.Engine, chain_code: str) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         for table in MARTS:
             out[table] = sorted(
-                tuple(r) for r in conn.execute(
-                    sa.text(f"select * from {table} where chain_code = :c"), {"c": chain_code})
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(f"select * from {table} where chain_code = :c"), {"c": chain_code}
+                )
             )
     return out
 
@@ -588,8 +851,15 @@ def test_rerun_is_identical_and_other_chains_untouched(engine):
     assert all(first[t] for t in MARTS)
     # the CF runs neither changed nor added RT rows, and wrote only CF rows
     assert snapshot(engine, OTHER) == other_before
-    counts = rows(engine, "select chain_code, count(*) as n from mart_chain_month "
-                          "group by chain_code order by chain_code")
+    counts = rows(
+        engine,
+        "select chain_code, count(*) as n from mart_chain_month "
+        "group by chain_code order by chain_code",
+    )
     assert [r["chain_code"] for r in counts] == [CHAIN, OTHER]
-    assert rows(engine, "select * from mart_deduction_check where chain_code = :c",
-                c=OTHER)[0]["status"] == "no_contract_basis"
+    assert (
+        rows(engine, "select * from mart_deduction_check where chain_code = :c", c=OTHER)[0][
+            "status"
+        ]
+        == "no_contract_basis"
+    )

@@ -56,7 +56,9 @@ def test_loads_every_feed_and_quarantines_bad_rows(home: Path) -> None:
         ("AAA", "sales/AAA_sales_20261031.csv", 4, "store_code"),
         ("BBB", "sales/销售_20261031.csv", 2, "barcode"),
     ]
-    assert "not a valid GTIN-13" in quarantined[0].reason and "0012345678906" in quarantined[0].reason
+    assert (
+        "not a valid GTIN-13" in quarantined[0].reason and "0012345678906" in quarantined[0].reason
+    )
     assert "not a store of this chain" in quarantined[1].reason and "'A09'" in quarantined[1].reason
     # the raw record keeps the row exactly as the chain sent it, Chinese headers included
     assert json.loads(quarantined[2].raw_record)["商品条码"] == "6901234567899"
@@ -76,7 +78,9 @@ def test_loads_every_feed_and_quarantines_bad_rows(home: Path) -> None:
     assert [tuple(r) for r in loaded] == [tuple(r) for r in in_table] == [("AAA", 4), ("BBB", 1)]
 
     # GBK, thousands separators and Y/m/d dates normalised; money exact, never a float
-    bbb_row = rows(engine, "select business_date, units, sales_amount from raw_sales where chain_code = 'BBB'")
+    bbb_row = rows(
+        engine, "select business_date, units, sales_amount from raw_sales where chain_code = 'BBB'"
+    )
     assert tuple(bbb_row[0]) == (D31, 1200, Decimal("4200.00"))
     # deduction texts mapped to canonical types by the default rules
     types = rows(engine, "select deduction_no, deduction_type from raw_deductions order by 1")
@@ -151,7 +155,8 @@ def test_restated_file_replaces_its_partition(home: Path) -> None:
     assert [(r.units, r.sales_amount) for r in sales] == [(12, Decimal("35.88"))]
     history = rows(
         engine,
-        "select load_id, status, rows_loaded from ops_load_log where feed = 'sales' order by load_id",
+        "select load_id, status, rows_loaded from ops_load_log"
+        " where feed = 'sales' order by load_id",
     )
     assert [(h.status, h.rows_loaded) for h in history] == [("superseded", 2), ("loaded", 1)]
     assert sales[0].load_id == history[1].load_id  # rows trace back to the load that wrote them
@@ -166,7 +171,9 @@ def test_unreadable_file_is_rejected_and_others_load(home: Path) -> None:
     assert bbb.feeds["sales"].rejected == 1
     assert "cannot be decoded as gbk" in bbb.rejected[0] and str(bad) in bbb.rejected[0]
     engine = connect(settings.warehouse_url)
-    log = rows(engine, "select chain_code, feed, status, message from ops_load_log order by load_id")
+    log = rows(
+        engine, "select chain_code, feed, status, message from ops_load_log order by load_id"
+    )
     assert ("BBB", "sales", "rejected") in [(r.chain_code, r.feed, r.status) for r in log]
     assert rows(engine, "select count(*) as n from raw_sales where chain_code = 'AAA'")[0].n == 2
     # the same bad file again is recorded once, not twice

@@ -68,11 +68,24 @@ def make_config(folder: Path = Path(".")) -> Config:
 
 def _month_row(chain, month, sellout, **kw):
     row = dict(
-        chain_code=chain, month=month, sellout_amount=Decimal(sellout), sellout_units=1000,
-        sellout_amount_ly=None, yoy_growth=None, target_amount=None, target_achievement=None,
-        sell_in_net=Decimal("0.00"), active_stores=0, distribution_pairs=0,
-        distribution_pairs_sold=0, distribution_rate=None, promo_amount=Decimal("0.00"),
-        promo_share=None, trade_spend=Decimal("0.00"), trade_spend_rate=None, sales_days=0,
+        chain_code=chain,
+        month=month,
+        sellout_amount=Decimal(sellout),
+        sellout_units=1000,
+        sellout_amount_ly=None,
+        yoy_growth=None,
+        target_amount=None,
+        target_achievement=None,
+        sell_in_net=Decimal("0.00"),
+        active_stores=0,
+        distribution_pairs=0,
+        distribution_pairs_sold=0,
+        distribution_rate=None,
+        promo_amount=Decimal("0.00"),
+        promo_share=None,
+        trade_spend=Decimal("0.00"),
+        trade_spend_rate=None,
+        sales_days=0,
     )
     row.update(kw)
     return row
@@ -82,8 +95,7 @@ def _insert(conn: sa.Connection, table: str, rows: list[dict]) -> None:
     cols = list(rows[0])
     conn.execute(
         sa.text(
-            f"insert into {table} ({', '.join(cols)})"
-            f" values ({', '.join(':' + c for c in cols)})"
+            f"insert into {table} ({', '.join(cols)}) values ({', '.join(':' + c for c in cols)})"
         ),
         rows,
     )
@@ -91,12 +103,19 @@ def _insert(conn: sa.Connection, table: str, rows: list[dict]) -> None:
 
 def _load(chain, feed, day, status="loaded", quarantined=0, name=None):
     return dict(
-        chain_code=chain, feed=feed, business_date=day,
+        chain_code=chain,
+        feed=feed,
+        business_date=day,
         file_name=name or f"{feed}_{day:%Y%m%d}.csv",
-        file_path=f"feeds/{chain}/{feed}_{day:%Y%m%d}.csv", checksum="x", rows_read=1200,
-        rows_loaded=1200 - quarantined, rows_quarantined=quarantined, status=status,
+        file_path=f"feeds/{chain}/{feed}_{day:%Y%m%d}.csv",
+        checksum="x",
+        rows_read=1200,
+        rows_loaded=1200 - quarantined,
+        rows_quarantined=quarantined,
+        status=status,
         message="bad header" if status == "rejected" else None,
-        started_at=datetime(2026, 11, 1), finished_at=datetime(2026, 11, 1),
+        started_at=datetime(2026, 11, 1),
+        finished_at=datetime(2026, 11, 1),
     )
 
 
@@ -104,23 +123,40 @@ def _deduction(
     chain, stmt, no, text, status, amount, disputable, deadline, business=date(2026, 10, 8)
 ):
     return dict(
-        chain_code=chain, statement_no=stmt, deduction_no=no, business_date=business,
-        deduction_date=business, deduction_type="dm_fee", deduction_text=text, reference=None,
-        store_code=None, barcode=None, period_start=None, period_end=None,
-        amount=Decimal(amount), status=status,
+        chain_code=chain,
+        statement_no=stmt,
+        deduction_no=no,
+        business_date=business,
+        deduction_date=business,
+        deduction_type="dm_fee",
+        deduction_text=text,
+        reference=None,
+        store_code=None,
+        barcode=None,
+        period_start=None,
+        period_end=None,
+        amount=Decimal(amount),
+        status=status,
         expected_amount=Decimal(amount) - Decimal(disputable),
-        disputable_amount=Decimal(disputable), evidence=f"evidence {stmt}/{no}",
+        disputable_amount=Decimal(disputable),
+        evidence=f"evidence {stmt}/{no}",
         dispute_deadline=deadline,
     )
 
 
 def _rebate(chain, year, as_of, base, tier, rate, earned, taken, nxt, thr, gap):
     return dict(
-        chain_code=chain, contract_year=year, as_of_date=as_of,
-        eligible_base_ytd=Decimal(base), tier_no_reached=tier,
-        rate_reached=None if rate is None else Decimal(rate), rebate_earned=Decimal(earned),
-        rebate_taken=Decimal(taken), rebate_balance=Decimal(earned) - Decimal(taken),
-        next_tier_no=nxt, next_tier_threshold=None if thr is None else Decimal(thr),
+        chain_code=chain,
+        contract_year=year,
+        as_of_date=as_of,
+        eligible_base_ytd=Decimal(base),
+        tier_no_reached=tier,
+        rate_reached=None if rate is None else Decimal(rate),
+        rebate_earned=Decimal(earned),
+        rebate_taken=Decimal(taken),
+        rebate_balance=Decimal(earned) - Decimal(taken),
+        next_tier_no=nxt,
+        next_tier_threshold=None if thr is None else Decimal(thr),
         gap_to_next_tier=None if gap is None else Decimal(gap),
     )
 
@@ -134,61 +170,202 @@ def seed(engine: sa.Engine) -> None:
         month = date(2025 + (9 + i) // 12, (9 + i) % 12 + 1, 1)
         if amount is not None:
             months.append(_month_row("CRF", month, f"{amount * 1000}.00"))
-    months.append(_month_row(
-        "CRF", OCT, "1234567.89", sellout_units=45678, sellout_amount_ly=Decimal("1097393.68"),
-        yoy_growth=Decimal("0.125000"), target_amount=Decimal("1300000.00"),
-        target_achievement=Decimal("0.949668"), sell_in_net=Decimal("987654.32"),
-        active_stores=42, distribution_pairs=400, distribution_pairs_sold=349,
-        distribution_rate=Decimal("0.873500"), promo_amount=Decimal("225925.92"),
-        promo_share=Decimal("0.183000"), trade_spend=Decimal("69135.80"),
-        trade_spend_rate=Decimal("0.070000"), sales_days=27,
-    ))
+    months.append(
+        _month_row(
+            "CRF",
+            OCT,
+            "1234567.89",
+            sellout_units=45678,
+            sellout_amount_ly=Decimal("1097393.68"),
+            yoy_growth=Decimal("0.125000"),
+            target_amount=Decimal("1300000.00"),
+            target_achievement=Decimal("0.949668"),
+            sell_in_net=Decimal("987654.32"),
+            active_stores=42,
+            distribution_pairs=400,
+            distribution_pairs_sold=349,
+            distribution_rate=Decimal("0.873500"),
+            promo_amount=Decimal("225925.92"),
+            promo_share=Decimal("0.183000"),
+            trade_spend=Decimal("69135.80"),
+            trade_spend_rate=Decimal("0.070000"),
+            sales_days=27,
+        )
+    )
     # RTM: a target, no last year.
-    months.append(_month_row(
-        "RTM", OCT, "500000.00", target_amount=Decimal("400000.00"),
-        target_achievement=Decimal("1.250000"), sell_in_net=Decimal("420000.00"), active_stores=12,
-    ))
-    months.append(_month_row(
-        "WMT", OCT, "2000000.00", sellout_amount_ly=Decimal("2200000.00"),
-        yoy_growth=Decimal("-0.090909"), target_amount=Decimal("1800000.00"),
-        target_achievement=Decimal("1.111111"), sell_in_net=Decimal("1500000.00"),
-        active_stores=30, distribution_rate=Decimal("0.912300"), promo_share=Decimal("0.050000"),
-        trade_spend=Decimal("105000.00"), trade_spend_rate=Decimal("0.070000"), sales_days=30,
-    ))
+    months.append(
+        _month_row(
+            "RTM",
+            OCT,
+            "500000.00",
+            target_amount=Decimal("400000.00"),
+            target_achievement=Decimal("1.250000"),
+            sell_in_net=Decimal("420000.00"),
+            active_stores=12,
+        )
+    )
+    months.append(
+        _month_row(
+            "WMT",
+            OCT,
+            "2000000.00",
+            sellout_amount_ly=Decimal("2200000.00"),
+            yoy_growth=Decimal("-0.090909"),
+            target_amount=Decimal("1800000.00"),
+            target_achievement=Decimal("1.111111"),
+            sell_in_net=Decimal("1500000.00"),
+            active_stores=30,
+            distribution_rate=Decimal("0.912300"),
+            promo_share=Decimal("0.050000"),
+            trade_spend=Decimal("105000.00"),
+            trade_spend_rate=Decimal("0.070000"),
+            sales_days=30,
+        )
+    )
     stores = [
-        dict(chain_code="CRF", store_code=code, month=OCT, sellout_amount=Decimal("100000.00"),
-             sellout_units=10, sellout_amount_ly=None if yoy is None else Decimal("90000.00"),
-             yoy_growth=None if yoy is None else Decimal(yoy))
-        for code, yoy in [("C01", "0.300000"), ("C02", "0.100000"), ("C03", "-0.050000"),
-                          ("C04", "-0.200000"), ("C05", None), ("C06", "-0.010000"),
-                          ("C07", "0.020000")]
+        dict(
+            chain_code="CRF",
+            store_code=code,
+            month=OCT,
+            sellout_amount=Decimal("100000.00"),
+            sellout_units=10,
+            sellout_amount_ly=None if yoy is None else Decimal("90000.00"),
+            yoy_growth=None if yoy is None else Decimal(yoy),
+        )
+        for code, yoy in [
+            ("C01", "0.300000"),
+            ("C02", "0.100000"),
+            ("C03", "-0.050000"),
+            ("C04", "-0.200000"),
+            ("C05", None),
+            ("C06", "-0.010000"),
+            ("C07", "0.020000"),
+        ]
     ]
     rebates = [
-        _rebate("CRF", 2025, date(2025, 12, 31), "9100000.00", 2, "0.0250", "227500.00",
-                "227500.00", None, None, None),
-        _rebate("CRF", 2026, date(2026, 9, 30), "7600000.00", None, None, "0.00", "0.00",
-                1, "8000000.00", "400000.00"),
-        _rebate("CRF", 2026, date(2026, 10, 31), "8500000.00", 1, "0.0200", "170000.00",
-                "180000.00", 2, "9000000.00", "500000.00"),
-        _rebate("CRF", 2026, date(2026, 11, 30), "9500000.00", 2, "0.0250", "237500.00",
-                "180000.00", None, None, None),
-        _rebate("WMT", 2026, date(2026, 10, 31), "12000000.00", 3, "0.0300", "360000.00",
-                "300000.00", None, None, None),
+        _rebate(
+            "CRF",
+            2025,
+            date(2025, 12, 31),
+            "9100000.00",
+            2,
+            "0.0250",
+            "227500.00",
+            "227500.00",
+            None,
+            None,
+            None,
+        ),
+        _rebate(
+            "CRF",
+            2026,
+            date(2026, 9, 30),
+            "7600000.00",
+            None,
+            None,
+            "0.00",
+            "0.00",
+            1,
+            "8000000.00",
+            "400000.00",
+        ),
+        _rebate(
+            "CRF",
+            2026,
+            date(2026, 10, 31),
+            "8500000.00",
+            1,
+            "0.0200",
+            "170000.00",
+            "180000.00",
+            2,
+            "9000000.00",
+            "500000.00",
+        ),
+        _rebate(
+            "CRF",
+            2026,
+            date(2026, 11, 30),
+            "9500000.00",
+            2,
+            "0.0250",
+            "237500.00",
+            "180000.00",
+            None,
+            None,
+            None,
+        ),
+        _rebate(
+            "WMT",
+            2026,
+            date(2026, 10, 31),
+            "12000000.00",
+            3,
+            "0.0300",
+            "360000.00",
+            "300000.00",
+            None,
+            None,
+            None,
+        ),
     ]
     deductions = [
-        _deduction("CRF", "S1", "D1", "DM海报费", "no_contract_basis", "5000.00", "5000.00",
-                   date(2026, 11, 20)),
-        _deduction("CRF", "S1", "D2", "堆头费", "over_contract", "12000.00", "3500.50",
-                   date(2026, 11, 3)),
+        _deduction(
+            "CRF",
+            "S1",
+            "D1",
+            "DM海报费",
+            "no_contract_basis",
+            "5000.00",
+            "5000.00",
+            date(2026, 11, 20),
+        ),
+        _deduction(
+            "CRF", "S1", "D2", "堆头费", "over_contract", "12000.00", "3500.50", date(2026, 11, 3)
+        ),
         _deduction("CRF", "S1", "D3", "条码费", "valid", "800.00", "0.00", date(2026, 12, 1)),
-        _deduction("CRF", "S0", "D9", "店庆费", "duplicate", "8000.00", "8000.00",
-                   date(2026, 10, 31), business=date(2026, 8, 2)),
-        _deduction("CRF", "S2", "D1", "节庆费", "no_contract_basis", "9999.00", "9999.00",
-                   date(2027, 2, 1), business=date(2026, 11, 10)),  # not received by as_of
-        _deduction("RTM", "R1", "D1", "促销补差", "promo_overclaim", "2400.00", "1234.56",
-                   date(2026, 12, 1)),
-        _deduction("WMT", "W1", "D1", "Rebate Q3", "rebate_over_taken", "10000.00", "2500.00",
-                   date(2026, 11, 4)),
+        _deduction(
+            "CRF",
+            "S0",
+            "D9",
+            "店庆费",
+            "duplicate",
+            "8000.00",
+            "8000.00",
+            date(2026, 10, 31),
+            business=date(2026, 8, 2),
+        ),
+        _deduction(
+            "CRF",
+            "S2",
+            "D1",
+            "节庆费",
+            "no_contract_basis",
+            "9999.00",
+            "9999.00",
+            date(2027, 2, 1),
+            business=date(2026, 11, 10),
+        ),  # not received by as_of
+        _deduction(
+            "RTM",
+            "R1",
+            "D1",
+            "促销补差",
+            "promo_overclaim",
+            "2400.00",
+            "1234.56",
+            date(2026, 12, 1),
+        ),
+        _deduction(
+            "WMT",
+            "W1",
+            "D1",
+            "Rebate Q3",
+            "rebate_over_taken",
+            "10000.00",
+            "2500.00",
+            date(2026, 11, 4),
+        ),
     ]
     missing = {date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7), date(2026, 10, 15)}
     loads = []
@@ -278,8 +455,10 @@ def test_figures(cards):
 
 
 def test_deductions_sorted_with_days_left(cards):
-    rows = [(d.chain_code, d.deduction_no, d.disputable_amount, d.days_left)
-            for d in cards["LN"].deductions]
+    rows = [
+        (d.chain_code, d.deduction_no, d.disputable_amount, d.days_left)
+        for d in cards["LN"].deductions
+    ]
     assert rows == [
         ("CRF", "D1", Decimal("5000.00"), 17),
         ("CRF", "D2", Decimal("3500.50"), 0),  # deadline today still counts
@@ -291,8 +470,9 @@ def test_deductions_sorted_with_days_left(cards):
 def test_feed_problems(cards):
     crf, rtm = cards["LN"].chains
     assert crf.missing_sales_dates == [date(2026, 10, d) for d in (5, 6, 7, 15)]
-    problems = [(p.business_date.day, p.feed, p.status, p.rows_quarantined)
-                for p in crf.feed_problems]
+    problems = [
+        (p.business_date.day, p.feed, p.status, p.rows_quarantined) for p in crf.feed_problems
+    ]
     assert problems == [(15, "sales", "rejected", 0), (20, "sales", "loaded", 3)]
     assert rtm.missing_sales_dates == [] and rtm.feed_problems == []
     assert cards["JS"].chains[0].missing_sales_dates == [date(2026, 10, 31)]
@@ -313,8 +493,8 @@ def test_render_zh(cards):
         assert "Sell-out" not in body and "days left" not in body
         assert "沃尔玛" not in body and "WMT" not in body  # not this owner's chain
         assert "—" in body  # RTM has no LY
-    assert mail.text.index("¥5,000.00") < mail.text.index("¥3,500.50") < mail.text.index(
-        "¥1,234.56"
+    assert (
+        mail.text.index("¥5,000.00") < mail.text.index("¥3,500.50") < mail.text.index("¥1,234.56")
     )
     text = mail.text
     assert "+12.5% ▲" in text and "95.0% ▼" in text and "125.0% ▲" in text

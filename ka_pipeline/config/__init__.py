@@ -321,7 +321,9 @@ def load_config(folder: Path | str) -> Config:
         owners[owner.code] = owner
     for chain in chains.values():
         if chain.owner not in owners:
-            raise ConfigError(f"chains.yaml: chain {chain.code} owner {chain.owner!r} not in owners.yaml")
+            raise ConfigError(
+                f"chains.yaml: chain {chain.code} owner {chain.owner!r} not in owners.yaml"
+            )
 
     contracts = (_read_yaml(folder / "contracts.yaml") or {}).get("contracts") or []
     for i, contract in enumerate(contracts, 1):
@@ -348,7 +350,9 @@ def load_config(folder: Path | str) -> Config:
         folder / "stores.csv",
         ["chain_code", "store_code", "name", "city", "region", "area_m2", "opened_on", "closed_on"],
     )
-    _check_values(stores, folder / "stores.csv", dates=("opened_on", "closed_on"), ints=("area_m2",))
+    _check_values(
+        stores, folder / "stores.csv", dates=("opened_on", "closed_on"), ints=("area_m2",)
+    )
     stores["store_class"] = [store_class(int(a)) for a in stores["area_m2"]]
     products = _read_csv(
         folder / "products.csv",
@@ -393,4 +397,6 @@ def load_config(folder: Path | str) -> Config:
     )
     targets = _read_csv(folder / "targets.csv", ["chain_code", "month", "target_amount"])
     _check_values(targets, folder / "targets.csv", money=("target_amount",))
-    return Config(folder, chains, owners, contracts, stores, products, listings, promotions, targets)
+    return Config(
+        folder, chains, owners, contracts, stores, products, listings, promotions, targets
+    )

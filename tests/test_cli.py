@@ -1,0 +1,94 @@
+"""The command line: arguments, exit codes, the run summary and ``status``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ka_pipeline import pipeline
+from ka_pipeline.cli import main
+from tests.helpers import copy_fixture
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("KA_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("KA_SMTP_URL", raising=False)
+    return copy_fixture("mini", tmp_path / "home")
+
+
+def test_bad_arguments_exit_2_with_a_clear_message(home: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "run", "--date", "31/10/2026"])
+    assert exc.value.code == 2
+    assert "'31/10/2026' is not a date (use YYYY-MM-DD)" in capsys.readouterr().err
+    code = main(
+        [
+            "--home",
+            str(home),
+            "backfill",
+            "--chain",
+            "AAA",
+            "--from",
+            "2026-10-31",
+            "--to",
+            "2026-10-01",
+        ]
+    )
+    assert code == 1
+    assert "--from 2026-10-31 is after --to 2026-10-01" in capsys.readouterr().err
+    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--chain", "ZZZ"]) == 2
+    assert "unknown chain 'ZZZ'; chains in" in capsys.readouterr().err
+    assert main(["--home", str(home / "nowhere"), "run", "--date", "2026-10-31"]) == 2
+    assert "run 'ka-pipeline demo'" in capsys.readouterr().err
+
+
+def test_run_prints_a_summary_and_status_shows_the_loads(home: Path, capsys) -> None:
+    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--scorecards", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "AAA    sales" in out and "BBB    sales" in out
+    assert f"warehouse: duckdb:///{home / 'warehouse.duckdb'}" in out
+    assert main(["--home", str(home), "status", "--chain", "AAA"]) == 0
+    out = capsys.readouterr().out
+    assert "AAA_sales_20261031.csv" in out
+    assert "1 x barcode is not a valid GTIN-13" in out
+
+
+def test_a_rejected_file_makes_the_run_exit_1(home: Path, capsys) -> None:
+    (home / "feeds/AAA/sales/AAA_sales_20261031.csv").write_text("nonsense\n")
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "backfill",
+                "--chain",
+                "AAA",
+                "--from",
+                "2026-10-31",
+                "--to",
+                "2026-10-31",
+            ]
+        )
+        == 1
+    )
+    assert "rejected:" in capsys.readouterr().out
+
+
+def test_one_chain_failing_does_not_stop_the_others(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    real_parse = pipeline.parse_file
+
+    def parse_or_fail(path, layout):  # a bug that only bites BBB's layout
+        if layout.encoding == "gbk":
+            raise RuntimeError("parser crashed")
+        return real_parse(path, layout)
+
+    monkeypatch.setattr(pipeline, "parse_file", parse_or_fail)
+    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--scorecards", "never"]) == 1
+    out = capsys.readouterr().out
+    assert "BBB    FAILED: RuntimeError: parser crashed" in out
+    assert "AAA    sales" in out  # AAA loaded and its models ran
+    assert "mart_chain_month 1" in out

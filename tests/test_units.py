@@ -1,0 +1,171 @@
+"""Unit tests of the pure parts: GTIN-13, config checks, parsing, text mapping, migrations."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from ka_pipeline.config import FeedLayout, load_config, store_class
+from ka_pipeline.errors import ConfigError, FileRejected
+from ka_pipeline.gtin import check_digit, is_valid_gtin13, make_gtin13
+from ka_pipeline.parse import parse_file
+from ka_pipeline.warehouse import create_engine, migrate, split_statements
+from tests.helpers import FIXTURES
+
+
+def test_gtin13_check_digit() -> None:
+    # 6 9 0 1 2 3 4 5 6 7 8 9: odd positions 6+0+2+4+6+8 = 26, even 9+1+3+5+7+9 = 34
+    # 26 + 3*34 = 128 -> check digit (10 - 8) % 10 = 2
+    assert check_digit("690123456789") == "2"
+    assert is_valid_gtin13("6901234567892")
+    assert not is_valid_gtin13("6901234567893")
+    assert is_valid_gtin13("0012345678905")  # leading zeros are part of the code
+    assert not is_valid_gtin13("012345678905")  # 12 digits
+    assert not is_valid_gtin13(6901234567892)  # a number is not a barcode
+    assert make_gtin13("001234567890") == "0012345678905"
+
+
+def test_store_class_thresholds() -> None:
+    assert [store_class(a) for a in (5000, 4999, 2000, 1999)] == ["A", "B", "B", "C"]
+
+
+def _layout(**kw) -> FeedLayout:
+    return FeedLayout(feed="sales", file="s_{date:%Y%m%d}.csv", **kw)
+
+
+def test_parse_gbk_chinese_headers_and_thousands(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_bytes(
+        '日期,门店,条码,数量,金额\n2026/10/31,S1,6901234567892,1200,"4,200.50"\n'.encode("gbk")
+    )
+    layout = _layout(
+        encoding="gbk",
+        date_format="%Y/%m/%d",
+        thousands=",",
+        columns={
+            "business_date": "日期",
+            "store_code": "门店",
+            "barcode": "条码",
+            "units": "数量",
+            "sales_amount": "金额",
+        },
+    )
+    frame = parse_file(path, layout)
+    row = frame.iloc[0]
+    assert (row.business_date, row.units, row.sales_amount) == ("2026-10-31", "1200", "4200.50")
+    assert row.promo_units is None and row._row == 1
+
+
+def test_parse_decimal_comma_and_utf8_bom(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfbusiness_date;store_code;barcode;units;sales_amount\n"
+        b"31.10.2026;S1;0012345678905;2;1.234,50\n"
+    )
+    layout = _layout(delimiter=";", date_format="%d.%m.%Y", decimal=",", thousands=".")
+    row = parse_file(path, layout).iloc[0]
+    assert (row.business_date, row.barcode, row.sales_amount) == (
+        "2026-10-31",
+        "0012345678905",
+        "1234.50",
+    )
+
+
+def test_parse_xlsx_with_excel_dates_and_numbers(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Date", "Store Nbr", "UPC", "Qty", "Amt"])
+    sheet.append([datetime(2026, 10, 31), "W1", "0012345678905", 3, 15.5])
+    path = tmp_path / "s.xlsx"
+    book.save(path)
+    layout = FeedLayout(
+        feed="sales",
+        file="s_{date:%Y%m%d}.xlsx",
+        format="xlsx",
+        date_format="%m/%d/%Y",
+        columns={
+            "business_date": "Date",
+            "store_code": "Store Nbr",
+            "barcode": "UPC",
+            "units": "Qty",
+            "sales_amount": "Amt",
+        },
+    )
+    row = parse_file(path, layout).iloc[0]
+    assert (row.business_date, row.units, row.sales_amount, row.barcode) == (
+        "2026-10-31",
+        "3",
+        "15.5",
+        "0012345678905",
+    )
+
+
+def test_unreadable_files_are_rejected_with_the_reason(tmp_path: Path) -> None:
+    missing_column = tmp_path / "a.csv"
+    missing_column.write_text("business_date,store_code,barcode,units\n2026-10-31,S1,1,1\n")
+    with pytest.raises(FileRejected, match=r"missing required column\(s\) \['sales_amount'\]"):
+        parse_file(missing_column, _layout())
+    not_gbk = tmp_path / "b.csv"
+    not_gbk.write_bytes(b"\xff\xff\xff")
+    with pytest.raises(FileRejected, match="cannot be decoded as gbk"):
+        parse_file(not_gbk, _layout(encoding="gbk"))
+    empty = tmp_path / "c.csv"
+    empty.write_text("")
+    with pytest.raises(FileRejected, match="empty"):
+        parse_file(empty, _layout())
+    fake_xlsx = tmp_path / "d.xlsx"
+    fake_xlsx.write_text("not a workbook")
+    with pytest.raises(FileRejected, match="not a readable XLSX"):
+        parse_file(fake_xlsx, FeedLayout(feed="sales", file="d_{date:%Y}.xlsx", format="xlsx"))
+
+
+def test_deduction_texts_map_to_types() -> None:
+    config = load_config(FIXTURES / "mini" / "config")
+    chain = config.chain("AAA")
+    assert chain.deduction_type("DM海报费") == "dm_fee"
+    assert chain.deduction_type("毛利补差 2026Q3") == "margin_guarantee"  # before 补差
+    assert chain.deduction_type("促销补差") == "promo_subsidy"
+    assert chain.deduction_type("条码费-新品") == "barcode_fee"
+    assert chain.deduction_type("店庆费") == "anniversary_fee"
+    assert chain.deduction_type("返利 Q3") == "rebate"
+    assert chain.deduction_type("其他") == "unclassified"
+
+
+def test_config_errors_name_the_file_and_entry(tmp_path: Path) -> None:
+    folder = tmp_path / "config"
+    shutil.copytree(FIXTURES / "mini" / "config", folder)
+    chains = folder / "chains.yaml"
+    chains.write_text(
+        chains.read_text().replace('file: "sales/AAA_sales_{date:%Y%m%d}.csv"', 'file: "sales.csv"')
+    )
+    with pytest.raises(ConfigError, match=r"chains.yaml chain 1 \(AAA\) feeds.sales: .*date"):
+        load_config(folder)
+    with pytest.raises(ConfigError, match="unknown chain 'ZZZ'"):
+        load_config(FIXTURES / "mini" / "config").chain("ZZZ")
+    stores = folder / "stores.csv"
+    shutil.copy(FIXTURES / "mini" / "config" / "chains.yaml", chains)
+    stores.write_text(stores.read_text().replace("2020-01-01", "01/01/2020"))
+    with pytest.raises(ConfigError, match=r"stores.csv line 2: opened_on='01/01/2020'"):
+        load_config(folder)
+
+
+def test_migrations_apply_once_and_refuse_edits(tmp_path: Path) -> None:
+    engine = create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    assert migrate(engine) == ["0001_initial.sql", "0002_marts.sql"]
+    assert migrate(engine) == []
+    with engine.begin() as conn:
+        conn.execute(sa.text("update ops_schema_migrations set checksum = 'x' where version = 1"))
+    with pytest.raises(ConfigError, match="0001_initial.sql changed after it was applied"):
+        migrate(engine)
+    engine.dispose()
+
+
+def test_split_statements_ignores_comments() -> None:
+    script = "-- a comment; with a semicolon\ncreate table a (x int);\n\ncreate table b (y int);\n"
+    assert split_statements(script) == ["create table a (x int)", "create table b (y int)"]
