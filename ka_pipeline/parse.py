@@ -1,12 +1,14 @@
 """Parse one feed file with its chain's layout into the canonical columns.
 
-Guarantees: the result has exactly the feed's canonical columns (domain.md section 3),
+Guarantees: the rows have exactly the feed's canonical columns (domain.md section 3),
 as strings normalised to one convention: dates ``YYYY-MM-DD``, amounts ``-1234.50``
 (no thousands separator, '.' decimal), whole numbers ``-12``, empty cells as missing.
 A value that cannot be normalised is kept as read, so validation quarantines its row
-with the value in the message. Each row keeps its 1-based data row number (``_row``)
-and the values as read (``_raw``). A file that cannot be read at all (undecodable,
-not a spreadsheet, required headers missing) raises :class:`FileRejected`.
+with the value in the message. Each row keeps its 1-based data row number (``_row``);
+the values as read stay available for the quarantine (:meth:`Parsed.raw_records`).
+A file that cannot be read at all (undecodable, not a spreadsheet, required headers
+missing) raises :class:`FileRejected`. Reading is per file and cheap; normalising runs
+once per batch of files (:func:`normalise`), so its fixed cost is not paid per file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -93,21 +96,22 @@ def _cell_text(value: object) -> str:
 
 
 def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
-    from openpyxl import load_workbook  # imported here: only XLSX chains pay for it
+    from python_calamine import CalamineWorkbook  # only XLSX chains pay for the import
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad file
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for a bad file
         raise FileRejected(str(path), f"not a readable XLSX workbook ({exc})") from None
     try:
-        sheet = (
-            book.worksheets[layout.sheet] if isinstance(layout.sheet, int) else book[layout.sheet]
-        )
-    except (IndexError, KeyError):
-        book.close()
-        raise FileRejected(str(path), f"has no sheet {layout.sheet!r}") from None
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
+        if isinstance(layout.sheet, int):
+            sheet = book.get_sheet_by_index(layout.sheet)
+        else:
+            sheet = book.get_sheet_by_name(str(layout.sheet))
+    except Exception:
+        raise FileRejected(
+            str(path), f"has no sheet {layout.sheet!r}; its sheets are {book.sheet_names}"
+        ) from None
+    rows = [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
     rows = [row for row in rows if any(cell != "" for cell in row)]
     if not rows:
         raise FileRejected(str(path), "the sheet is empty (no header row)")
@@ -117,52 +121,81 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
 
 
 def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
-    text = values.str.strip()
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")  # XLSX date cells
+    """ISO dates; a value that parses neither with ``fmt`` nor as ISO is kept as read.
+
+    Dates repeat (a daily file has one), so only the distinct values are parsed.
+    """
+    distinct = pd.Series(values.dropna().unique(), dtype=object)
+    parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")
+    iso = pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce")  # XLSX date cells
     best = parsed.fillna(iso)
-    out = best.dt.strftime("%Y-%m-%d")
-    return out.where(best.notna(), text)
+    text = best.dt.strftime("%Y-%m-%d").where(best.notna(), distinct)
+    return values.map(dict(zip(distinct, text, strict=True)))
 
 
 def _normalise_numbers(values: pd.Series, layout: FeedLayout, integer: bool) -> pd.Series:
-    text = values.str.strip().str.replace("\u00a0", "", regex=False)
+    text = values.str.replace("\u00a0", "", regex=False)
     if layout.thousands:
         text = text.str.replace(layout.thousands, "", regex=False)
     if layout.decimal != ".":
         text = text.str.replace(layout.decimal, ".", regex=False)
-    if integer:
+    if integer:  # XLSX and some exports write whole numbers as "12.0"
         text = text.str.replace(_TRAILING_ZERO_DECIMALS, r"\1", regex=True)
     return text
 
 
-def parse_file(path: Path, layout: FeedLayout) -> pd.DataFrame:
-    """Read ``path`` with ``layout``; return the canonical frame plus ``_row``/``_raw``."""
-    feed = layout.feed
-    frame = _read_xlsx(path, layout) if layout.format == "xlsx" else _read_csv(path, layout)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    required, optional = FEED_COLUMNS[feed]
-    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in frame]
+@dataclass
+class Parsed:
+    """A parsed file: canonical ``rows`` (with ``_row``) and the ``source`` as read."""
+
+    rows: pd.DataFrame
+    source: pd.DataFrame
+
+    def raw_records(self, row_numbers: pd.Series) -> list[str]:
+        """The given 1-based rows exactly as read, as JSON (for the quarantine)."""
+        records = self.source.iloc[row_numbers.astype(int).to_numpy() - 1].to_dict("records")
+        return [json.dumps(r, ensure_ascii=False) for r in records]
+
+
+def read_file(path: Path, layout: FeedLayout) -> Parsed:
+    """Read ``path`` and pick the canonical columns, values as read (stripped).
+
+    Cheap per file; :func:`normalise` then runs once over a whole batch of files.
+    """
+    source = _read_xlsx(path, layout) if layout.format == "xlsx" else _read_csv(path, layout)
+    source.columns = [str(c).strip() for c in source.columns]
+    required, optional = FEED_COLUMNS[layout.feed]
+    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
     if missing:
         raise FileRejected(
             str(path),
-            f"missing required column(s) {missing}; the header has {list(frame.columns)}",
+            f"missing required column(s) {missing}; the header has {list(source.columns)}",
         )
-    raw = frame.to_dict(orient="records")
-    out = pd.DataFrame(index=frame.index)
+    headers = {c: layout.source_header(c) for c in required + optional}
+    present = {c: h for c, h in headers.items() if h in source}
+    rows = source[list(present.values())].set_axis(list(present), axis=1)
+    rows = rows.reindex(columns=list(headers)).astype("str")
+    rows["_row"] = range(1, len(rows) + 1)
+    return Parsed(rows.reset_index(drop=True), source.reset_index(drop=True))
+
+
+def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
+    """Normalise canonical columns of one or many files sharing ``layout``."""
+    out = rows.copy()
+    required, optional = FEED_COLUMNS[layout.feed]
     for column in required + optional:
-        source = layout.source_header(column)
-        out[column] = frame[source] if source in frame else pd.Series("", index=frame.index)
-    out = out.astype(str)
-    for column in DATE_COLUMNS[feed]:
+        text = out[column].str.strip()
+        out[column] = text.mask(text == "")
+    for column in DATE_COLUMNS[layout.feed]:
         out[column] = _normalise_dates(out[column], layout.date_format)
-    for column in MONEY_COLUMNS[feed]:
+    for column in MONEY_COLUMNS[layout.feed]:
         out[column] = _normalise_numbers(out[column], layout, integer=False)
-    for column in INT_COLUMNS[feed]:
+    for column in INT_COLUMNS[layout.feed]:
         out[column] = _normalise_numbers(out[column], layout, integer=True)
-    for column in out.columns:
-        out[column] = out[column].str.strip()
-    out = out.replace({"": None})
-    out["_row"] = range(1, len(out) + 1)
-    out["_raw"] = [json.dumps(r, ensure_ascii=False) for r in raw]
-    return out.reset_index(drop=True)
+    return out
+
+
+def parse_file(path: Path, layout: FeedLayout) -> Parsed:
+    """Read and normalise one file (the pipeline normalises whole batches instead)."""
+    parsed = read_file(path, layout)
+    return Parsed(normalise(parsed.rows, layout), parsed.source)

@@ -33,7 +33,7 @@ from ka_pipeline.errors import FileRejected, KaError
 from ka_pipeline.load import FileLoad, publish
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
-from ka_pipeline.parse import parse_file
+from ka_pipeline.parse import Parsed, normalise, read_file
 from ka_pipeline.settings import Settings
 from ka_pipeline.validate import add_flags, validate_rows
 from ka_pipeline.warehouse import connect
@@ -94,8 +94,10 @@ def _known_checksums(
         return {(r.feed, r.business_date): r.checksum for r in rows}
 
 
-def _parse_batch(chain: Chain, files: list[FeedFile], progress: Progress) -> list[FileLoad]:
-    """Parse files; readable ones keep their frame in ``good`` until validation."""
+def _parse_batch(
+    chain: Chain, files: list[FeedFile], progress: Progress
+) -> list[tuple[FileLoad, Parsed | None]]:
+    """Parse files; an unreadable one gets its rejection reason and no parsed rows."""
     loads, last = [], time.monotonic()
     for i, feed_file in enumerate(files, 1):
         load = FileLoad(
@@ -107,29 +109,36 @@ def _parse_batch(chain: Chain, files: list[FeedFile], progress: Progress) -> lis
             checksum=feed_file.checksum,
             started_at=datetime.now(),
         )
+        parsed = None
         try:
-            load.good = parse_file(feed_file.path, chain.feeds[feed_file.feed])
+            parsed = read_file(feed_file.path, chain.feeds[feed_file.feed])
         except FileRejected as exc:
             load.rejected_reason = exc.reason
-        loads.append(load)
+        loads.append((load, parsed))
         if time.monotonic() - last > 5:
             progress(f"  {chain.code} {feed_file.feed}: parsed {i}/{len(files)} files")
             last = time.monotonic()
     return loads
 
 
-def _validate_batch(config: Config, chain: Chain, feed: str, loads: list[FileLoad]) -> None:
+def _validate_batch(
+    config: Config, chain: Chain, feed: str, batch: list[tuple[FileLoad, Parsed | None]]
+) -> None:
     """Validate all readable files of a batch in one suite run; split good from bad."""
-    readable = [f for f in loads if f.rejected_reason is None]
+    readable = [(load, parsed) for load, parsed in batch if parsed is not None]
     if not readable:
         return
-    frame = pd.concat([f.good.assign(_file=i) for i, f in enumerate(readable)], ignore_index=True)
+    frame = pd.concat(
+        [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
+        ignore_index=True,
+    )
+    frame = normalise(frame, chain.feeds[feed])
     if feed == "deductions":
         texts = frame["deduction_text"].dropna().unique()
         mapping = {text: chain.deduction_type(text) for text in texts}
         frame["deduction_type"] = frame["deduction_text"].map(mapping).fillna("unclassified")
     file_dates = frame["_file"].map(
-        {i: f.business_date.isoformat() for i, f in enumerate(readable)}
+        {i: load.business_date.isoformat() for i, (load, _) in enumerate(readable)}
     )
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
     flagged = add_flags(frame, feed, file_dates, stores, set(config.products["barcode"]))
@@ -137,11 +146,12 @@ def _validate_batch(config: Config, chain: Chain, feed: str, loads: list[FileLoa
     keep = [c for c in frame.columns if c != "_file"]
     good_by_file = dict(tuple(result.good.groupby("_file")))
     bad_by_file = dict(tuple(result.bad.groupby("_file")))
-    for i, load in enumerate(readable):
+    for i, (load, parsed) in enumerate(readable):
         good = good_by_file.get(i)
         bad = bad_by_file.get(i)
         load.good = good[keep].reset_index(drop=True) if good is not None else frame.iloc[0:0][keep]
-        load.bad = bad.reset_index(drop=True) if bad is not None else None
+        if bad is not None:
+            load.bad = bad.reset_index(drop=True).assign(_raw=parsed.raw_records(bad["_row"]))
 
 
 def run_chain(
@@ -178,8 +188,9 @@ def run_chain(
                 f"  {chain_code} {feed}: {len(todo)} file(s) to load, {counts.skipped} unchanged"
             )
         for i in range(0, len(todo), PUBLISH_BATCH_FILES):
-            batch = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
-            _validate_batch(config, chain, feed, batch)
+            parsed = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
+            _validate_batch(config, chain, feed, parsed)
+            batch = [load for load, _ in parsed]
             publish(engine, batch)
             for load in batch:
                 if load.rejected_reason:

@@ -79,14 +79,14 @@ def test_a_rejected_file_makes_the_run_exit_1(home: Path, capsys) -> None:
 def test_one_chain_failing_does_not_stop_the_others(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    real_parse = pipeline.parse_file
+    real_read = pipeline.read_file
 
     def parse_or_fail(path, layout):  # a bug that only bites BBB's layout
         if layout.encoding == "gbk":
             raise RuntimeError("parser crashed")
-        return real_parse(path, layout)
+        return real_read(path, layout)
 
-    monkeypatch.setattr(pipeline, "parse_file", parse_or_fail)
+    monkeypatch.setattr(pipeline, "read_file", parse_or_fail)
     assert main(["--home", str(home), "run", "--date", "2026-10-31", "--scorecards", "never"]) == 1
     out = capsys.readouterr().out
     assert "BBB    FAILED: RuntimeError: parser crashed" in out

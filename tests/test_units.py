@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -54,10 +55,10 @@ def test_parse_gbk_chinese_headers_and_thousands(tmp_path: Path) -> None:
             "sales_amount": "金额",
         },
     )
-    frame = parse_file(path, layout)
+    frame = parse_file(path, layout).rows
     row = frame.iloc[0]
     assert (row.business_date, row.units, row.sales_amount) == ("2026-10-31", "1200", "4200.50")
-    assert row.promo_units is None and row._row == 1
+    assert pd.isna(row.promo_units) and row._row == 1
 
 
 def test_parse_decimal_comma_and_utf8_bom(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_parse_decimal_comma_and_utf8_bom(tmp_path: Path) -> None:
         b"31.10.2026;S1;0012345678905;2;1.234,50\n"
     )
     layout = _layout(delimiter=";", date_format="%d.%m.%Y", decimal=",", thousands=".")
-    row = parse_file(path, layout).iloc[0]
+    row = parse_file(path, layout).rows.iloc[0]
     assert (row.business_date, row.barcode, row.sales_amount) == (
         "2026-10-31",
         "0012345678905",
@@ -97,7 +98,7 @@ def test_parse_xlsx_with_excel_dates_and_numbers(tmp_path: Path) -> None:
             "sales_amount": "Amt",
         },
     )
-    row = parse_file(path, layout).iloc[0]
+    row = parse_file(path, layout).rows.iloc[0]
     assert (row.business_date, row.units, row.sales_amount, row.barcode) == (
         "2026-10-31",
         "3",
