@@ -62,7 +62,8 @@ def _print_summary(summary, settings: Settings) -> None:
 
 
 def _exit_code(summary) -> int:
-    return 1 if summary.failed or any(c.rejected for c in summary.chains) else 0
+    undelivered = any(getattr(m, "outcome", "") == "failed" for m in summary.mails)
+    return 1 if summary.failed or undelivered or any(c.rejected for c in summary.chains) else 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

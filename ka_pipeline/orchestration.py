@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ka_pipeline.config import load_config
+from ka_pipeline.errors import KaError
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
 from ka_pipeline.pipeline import is_month_end, run_chain
@@ -71,4 +72,7 @@ def send_month_scorecards(business_date: date, force: bool = False) -> list[str]
     results = send_scorecards(
         connect(settings.warehouse_url), settings, config, start, end, business_date
     )
+    failed = [r for r in results if r.outcome == "failed"]
+    if failed:  # every owner was tried; fail the task so the scheduler retries the rest
+        raise KaError("scorecards not delivered: " + "; ".join(str(r) for r in failed))
     return [str(r) for r in results]

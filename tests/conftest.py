@@ -9,12 +9,14 @@ a message saying how to enable them; with ``CI`` set, a missing variable or serv
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from ka_pipeline.warehouse import create_engine, migrate
 
@@ -87,3 +89,39 @@ def engine(warehouse_url: str) -> Iterator[sa.Engine]:
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """Start/stop an SMTP server on a fixed free port; yields (start, stop, collector)."""
+    collector = Collector()
+    port = _free_port()
+    state: dict[str, Controller | None] = {"controller": None}
+
+    def start():
+        controller = Controller(collector, hostname="127.0.0.1", port=port)
+        controller.start()
+        state["controller"] = controller
+
+    def stop():
+        if state["controller"] is not None:
+            state["controller"].stop()
+            state["controller"] = None
+
+    yield port, start, stop, collector
+    stop()

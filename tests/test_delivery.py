@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from test_scorecard import AS_OF, OCT, OCT_END, make_config, seed
 
 from ka_pipeline.delivery import parse_smtp_url, send_scorecards
 from ka_pipeline.errors import ConfigError
 from ka_pipeline.settings import Settings
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """Start/stop an SMTP server on a fixed free port; yields (start, stop, collector)."""
-    collector = Collector()
-    port = _free_port()
-    state: dict[str, Controller | None] = {"controller": None}
-
-    def start():
-        controller = Controller(collector, hostname="127.0.0.1", port=port)
-        controller.start()
-        state["controller"] = controller
-
-    def stop():
-        if state["controller"] is not None:
-            state["controller"].stop()
-            state["controller"] = None
-
-    yield port, start, stop, collector
-    stop()
 
 
 def _settings(tmp_path: Path, smtp_url: str | None) -> Settings:

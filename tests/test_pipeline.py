@@ -179,3 +179,22 @@ def test_unreadable_file_is_rejected_and_others_load(home: Path) -> None:
     # the same bad file again is recorded once, not twice
     run(settings, D30, D30, scorecards="never", progress=lambda m: None)
     assert len(rows(engine, "select * from ops_load_log where status = 'rejected'")) == 1
+
+
+def test_month_end_mails_each_owner_once_over_smtp(
+    home: Path, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, start, _, collector = smtp_server
+    start()
+    monkeypatch.setenv("KA_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    settings = load_settings(home)
+    run(settings, D31, D31, progress=lambda m: None)
+    # ann (en) with her manager on Cc, and wang (zh-CN): one message each
+    assert sorted(tuple(e.rcpt_tos) for e in collector.envelopes) == [
+        ("ann@example.com", "boss@example.com"),
+        ("wang.fang@example.com",),
+    ]
+    run(settings, D31, D31, progress=lambda m: None)
+    assert len(collector.envelopes) == 2  # the second run sends nothing
+    engine = connect(settings.warehouse_url)
+    assert {r.status for r in rows(engine, "select status from ops_outbox")} == {"sent"}
