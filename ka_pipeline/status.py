@@ -23,10 +23,12 @@ def print_status(settings: Settings, limit: int = 20, chain: str | None = None) 
         ).fetchall()
         reasons = conn.execute(
             sa.text(
-                "select q.chain_code, q.feed, q.reason, count(*) as n, min(q.file_name) as example"
-                f" from ops_quarantine q join ops_load_log l on l.load_id = q.load_id"
+                "select q.chain_code, q.feed, q.column_name, count(*) as n,"
+                " max(q.file_name || ' row ' || cast(q.row_number as varchar)"
+                " || ': ' || q.reason) as example"
+                " from ops_quarantine q join ops_load_log l on l.load_id = q.load_id"
                 f" where l.status = 'loaded' {'and q.chain_code = :chain' if chain else ''}"
-                " group by q.chain_code, q.feed, q.reason order by n desc limit :limit"
+                " group by q.chain_code, q.feed, q.column_name order by n desc limit :limit"
             ),
             params,
         ).fetchall()
@@ -54,7 +56,7 @@ def print_status(settings: Settings, limit: int = 20, chain: str | None = None) 
     for r in rejected:
         print(f"  {r.chain_code} {r.feed} {r.business_date} {r.file_name}: {r.message}")
     print(
-        "\nquarantined rows by reason (current loads):" if reasons else "\nquarantined rows: none"
+        "\nquarantined rows by column (current loads):" if reasons else "\nquarantined rows: none"
     )
     for r in reasons:
-        print(f"  {r.chain_code} {r.feed}: {r.n} x {r.reason} (e.g. {r.example})")
+        print(f"  {r.chain_code} {r.feed} {r.column_name}: {r.n} row(s), e.g. {r.example}")

@@ -97,9 +97,10 @@ def add_flags(
         out["_barcode_ok"] = barcodes.isna() | barcodes.isin(valid)
         out["_product_known"] = barcodes.isna() | barcodes.isin(products) | ~out["_barcode_ok"]
     if feed == "sales":
-        out["_date_matches_file"] = out["business_date"].isna() | (
-            out["business_date"] == file_dates.values
-        )
+        dates = out["business_date"]
+        not_a_date = ~dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+        # a value that is no date at all is reported once, by the date-format check
+        out["_date_matches_file"] = dates.isna() | not_a_date | (dates == file_dates.values)
         known = chain_stores if chain_stores is not None else pd.Series([], dtype=str)
         out["_store_known"] = out["store_code"].isna() | out["store_code"].isin(known)
     return out
@@ -135,7 +136,7 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
         for entry in indices:
             key = int(entry["_key"])
             value = frame.at[key, source] if source in frame.columns else None
-            text = reason if value is None else f"{reason} (got {value!r})"
+            text = reason if value is None or pd.isna(value) else f"{reason} (got {value!r})"
             reasons.setdefault(key, []).append((source, text))
     bad_keys = sorted(reasons)
     bad = frame.iloc[bad_keys].copy()

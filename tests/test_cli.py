@@ -52,7 +52,10 @@ def test_run_prints_a_summary_and_status_shows_the_loads(home: Path, capsys) -> 
     assert main(["--home", str(home), "status", "--chain", "AAA"]) == 0
     out = capsys.readouterr().out
     assert "AAA_sales_20261031.csv" in out
-    assert "1 x barcode is not a valid GTIN-13" in out
+    assert (
+        "AAA sales barcode: 1 row(s), e.g. sales/AAA_sales_20261031.csv row 3:"
+        " barcode is not a valid GTIN-13" in out
+    )
 
 
 def test_a_rejected_file_makes_the_run_exit_1(home: Path, capsys) -> None:
