@@ -6,16 +6,10 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
+-- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql)
 sales as (
-    select
-        business_date,
-        store_code,
-        barcode,
-        units,
-        sales_amount,
-        promo_amount,
-        cast(date_trunc('month', business_date) as date) as month
-    from raw_sales
+    select month, business_date, store_code, barcode, units, sales_amount, promo_amount
+    from stg_sales
     where chain_code = :chain_code
 ),
 
@@ -37,7 +31,7 @@ deductions as (
 ),
 
 stores as (
-    select store_code, store_class, opened_on, closed_on
+    select store_code, opened_on, closed_on
     from ref_store
     where chain_code = :chain_code
 ),
@@ -45,12 +39,6 @@ stores as (
 listings as (
     select barcode, listed_from, listed_to
     from ref_listing
-    where chain_code = :chain_code
-),
-
-promotions as (
-    select barcode, store_classes, start_date, end_date
-    from ref_promotion
     where chain_code = :chain_code
 ),
 
@@ -62,52 +50,14 @@ targets as (
 
 -- logic CTEs ----------------------------------------------------------------
 
--- Does the chain send promo columns? Any non-null promo_amount, at any date.
-promo_feed as (
-    select count(promo_amount) > 0 as sends_promo
-    from sales
-),
-
--- store x item x day rows that fall inside an approved promotion of the chain for that
--- item and the store's class (store_classes null = every store); used only when the
--- chain sends no promo columns.
-promo_days as (
-    select distinct
-        s.store_code,
-        s.barcode,
-        s.business_date
-    from sales as s
-    inner join stores as st
-        on st.store_code = s.store_code
-    inner join promotions as p
-        on p.barcode = s.barcode
-        and s.business_date between p.start_date and p.end_date
-        and (
-            p.store_classes is null
-            or ',' || replace(p.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
-        )
-),
-
 sales_month as (
     select
         s.month,
         sum(s.sales_amount) as sellout_amount,
         sum(s.units) as sellout_units,
-        sum(coalesce(s.promo_amount, 0)) as promo_amount_feed,
+        sum(s.promo_amount) as promo_amount,
         count(distinct s.business_date) as sales_days
     from sales as s
-    group by s.month
-),
-
-promo_days_month as (
-    select
-        s.month,
-        sum(s.sales_amount) as promo_amount_derived
-    from sales as s
-    inner join promo_days as pd
-        on pd.store_code = s.store_code
-        and pd.barcode = s.barcode
-        and pd.business_date = s.business_date
     group by s.month
 ),
 
@@ -212,14 +162,10 @@ joined as (
         coalesce(a.active_stores, 0) as active_stores,
         dp.pairs as distribution_pairs,
         coalesce(ds.pairs_sold, 0) as distribution_pairs_sold,
-        case
-            when pf.sends_promo then coalesce(sm.promo_amount_feed, 0)
-            else coalesce(pdm.promo_amount_derived, 0)
-        end as promo_amount,
+        coalesce(sm.promo_amount, 0) as promo_amount,
         coalesce(ts.trade_spend, 0) as trade_spend,
         coalesce(sm.sales_days, 0) as sales_days
     from months as m
-    cross join promo_feed as pf
     left join sales_month as sm
         on sm.month = m.month
     left join sales_month as ly
@@ -234,8 +180,6 @@ joined as (
         on dp.month = m.month
     left join distribution_sold as ds
         on ds.month = m.month
-    left join promo_days_month as pdm
-        on pdm.month = m.month
     left join trade_spend_month as ts
         on ts.month = m.month
 ),

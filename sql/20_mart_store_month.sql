@@ -6,12 +6,8 @@ with
 -- import CTEs ---------------------------------------------------------------
 
 sales as (
-    select
-        store_code,
-        units,
-        sales_amount,
-        cast(date_trunc('month', business_date) as date) as month
-    from raw_sales
+    select store_code, units, sales_amount, month
+    from stg_sales
     where chain_code = :chain_code
 ),
 

@@ -24,9 +24,10 @@ tiers as (
     where chain_code = :chain_code
 ),
 
+-- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql)
 sales as (
-    select business_date, store_code, barcode, sales_amount, promo_amount
-    from raw_sales
+    select business_date, sales_amount, promo_amount
+    from stg_sales
     where chain_code = :chain_code
 ),
 
@@ -45,25 +46,13 @@ rebate_deductions as (
         and deduction_type = 'rebate'
 ),
 
-stores as (
-    select store_code, store_class
-    from ref_store
-    where chain_code = :chain_code
-),
-
-promotions as (
-    select barcode, store_classes, start_date, end_date
-    from ref_promotion
-    where chain_code = :chain_code
-),
-
 -- logic CTEs ----------------------------------------------------------------
 
 -- The chain's last business date with any data (sales, invoices or deductions feed).
 last_data as (
     select max(d) as last_date
     from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
+        select max(business_date) as d from sales
         union all
         select max(business_date) from raw_invoices where chain_code = :chain_code
         union all
@@ -71,44 +60,13 @@ last_data as (
     ) as feed_dates
 ),
 
-promo_feed as (
-    select count(promo_amount) > 0 as sends_promo
-    from sales
-),
-
--- store x item x day inside an approved promotion (when the chain sends no promo columns)
-promo_days as (
-    select distinct s.store_code, s.barcode, s.business_date
-    from sales as s
-    inner join stores as st
-        on st.store_code = s.store_code
-    inner join promotions as p
-        on p.barcode = s.barcode
-        and s.business_date between p.start_date and p.end_date
-        and (
-            p.store_classes is null
-            or ',' || replace(p.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
-        )
-),
-
 sell_out_daily as (
     select
-        s.business_date as day,
-        sum(s.sales_amount) as total_amount,
-        sum(
-            case
-                when pf.sends_promo then coalesce(s.promo_amount, 0)
-                when pd.business_date is not null then s.sales_amount
-                else 0
-            end
-        ) as promo_amount
-    from sales as s
-    cross join promo_feed as pf
-    left join promo_days as pd
-        on pd.store_code = s.store_code
-        and pd.barcode = s.barcode
-        and pd.business_date = s.business_date
-    group by s.business_date
+        business_date as day,
+        sum(sales_amount) as total_amount,
+        sum(promo_amount) as promo_amount
+    from sales
+    group by business_date
 ),
 
 sell_in_daily as (

@@ -41,7 +41,9 @@ def _sha(path: Path) -> str:
 
 def _read(layout, path: Path) -> pd.DataFrame:
     if layout.format == "xlsx":
-        return pd.read_excel(path, dtype=str, sheet_name=layout.sheet, keep_default_na=False)
+        return pd.read_excel(
+            path, dtype=str, sheet_name=layout.sheet, keep_default_na=False, engine="calamine"
+        )
     return pd.read_csv(path, dtype=str, encoding=layout.encoding, keep_default_na=False)
 
 
@@ -118,7 +120,7 @@ def test_layouts(demo, config):
     wmt = config.chains["WMT"].feeds["sales"]
     path = home / "feeds" / "WMT" / wmt.path_for(date(2026, 1, 5))
     assert path.suffix == ".xlsx" and zipfile.is_zipfile(path)
-    frame = pd.read_excel(path, dtype=str)
+    frame = pd.read_excel(path, dtype=str, engine="calamine")
     assert list(frame.columns) == ["Date", "Store Nbr", "UPC", "Sales Qty", "Sales Amt"]
     assert (frame["Date"] == "01/05/2026").all()
     crf = config.chains["CRF"].feeds["sales"]

@@ -51,7 +51,13 @@ def rows(engine: sa.Engine, sql: str, **params) -> list[dict]:
 
 
 def run(engine: sa.Engine, *tables: str, chains: tuple[str, ...] = (CHAIN,)) -> None:
-    models = [m for m in discover_models() if not tables or m.table in tables]
+    """Run the named models (every model when none), always with the staging models
+    (``stg_*``) the marts read."""
+    models = [
+        m
+        for m in discover_models()
+        if not tables or m.table in tables or m.table.startswith("stg_")
+    ]
     run_models(engine, list(chains), models)
 
 
@@ -200,6 +206,94 @@ def promotion(
 
 def by(key: str, items: list[dict]) -> dict:
     return {r[key]: r for r in items}
+
+
+# --- stg_sales -----------------------------------------------------------------------
+
+
+def test_stg_sales_effective_promo_values(engine):
+    insert(engine, "ref_chain", [chain(), chain(OTHER)])
+    insert(
+        engine,
+        "ref_store",
+        [
+            store("S1", "A", date(2020, 1, 1)),
+            store("S2", "B", date(2020, 1, 1)),
+            store("R1", "C", date(2020, 1, 1), ch=OTHER),
+        ],
+    )
+    insert(
+        engine,
+        "ref_promotion",
+        [
+            promotion("P1", I1, "A, C", date(2024, 3, 1), date(2024, 3, 10)),
+            promotion("P2", I1, None, date(2024, 3, 5), date(2024, 3, 6)),  # every store
+            promotion("P3", I2, "B", date(2024, 3, 1), date(2024, 3, 31)),
+            # another chain's promotions never make CF promo rows
+            promotion("P9", I3, None, date(2024, 3, 1), date(2024, 3, 31), ch=OTHER),
+            # RT sends promo columns: this promotion is not used for RT's promo sales
+            promotion("R9", I1, None, date(2024, 3, 1), date(2024, 3, 31), ch=OTHER),
+        ],
+    )
+    insert(
+        engine,
+        "raw_sales",
+        [
+            # CF sends no promo columns: promo values derived from ref_promotion
+            sale(date(2024, 2, 29), "S1", I1, 1, "10.00"),  # before P1
+            sale(date(2024, 3, 1), "S1", I1, 10, "100.00"),  # P1, class A
+            sale(date(2024, 3, 1), "S1", I1, 1, "10.00"),  # same key again: its own row
+            sale(date(2024, 3, 2), "S2", I1, 2, "20.00"),  # P1 dates, class B not in 'A, C'
+            sale(date(2024, 3, 5), "S1", I1, 4, "40.00"),  # P1 and P2: counted once
+            sale(date(2024, 3, 5), "S2", I1, 3, "30.00"),  # P2, store_classes null
+            sale(date(2024, 3, 5), "S9", I1, 2, "20.00"),  # store not in ref_store
+            sale(date(2024, 3, 10), "S1", I1, -1, "-10.00"),  # P1's last day; a return
+            sale(date(2024, 3, 11), "S1", I1, 5, "50.00"),  # day after P1
+            sale(date(2024, 3, 3), "S1", I3, 1, "9.00"),  # only RT's P9 covers I3
+            {**sale(date(2024, 3, 15), "S2", I2, 6, "66.00"), "on_hand_units": 12},  # P3
+            sale(date(2024, 3, 15), "S1", I2, 2, "22.00"),  # P3 is class B only
+            # RT sends promo columns: the feed's values, null = 0, promotions ignored
+            sale(date(2024, 3, 1), "R1", I1, 10, "100.00", OTHER, 3, "30.00"),
+            sale(date(2024, 3, 2), "R1", I1, 5, "50.00", OTHER),  # inside R9, columns empty
+            sale(date(2024, 3, 3), "R1", I2, 4, "40.00", OTHER, 4, "36.00"),  # no promotion
+            sale(date(2024, 3, 4), "R1", I2, 2, "20.00", OTHER, None, "5.00"),
+        ],
+    )
+    run(engine, "stg_sales", chains=(CHAIN, OTHER))
+    got = [
+        tuple(r.values())
+        for r in rows(
+            engine,
+            "select chain_code, business_date, month, store_code, store_class, barcode,"
+            " units, sales_amount, promo_units, promo_amount, on_hand_units from stg_sales"
+            " order by chain_code, business_date, store_code, barcode, units",
+        )
+    ]
+    feb, mar = date(2024, 2, 1), date(2024, 3, 1)
+    assert got == [
+        # chain, day, month, store, class, item, units, amount, promo units, promo amount, on hand
+        (CHAIN, date(2024, 2, 29), feb, "S1", "A", I1, 1, D("10.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 1), mar, "S1", "A", I1, 1, D("10.00"), 1, D("10.00"), None),
+        (CHAIN, date(2024, 3, 1), mar, "S1", "A", I1, 10, D("100.00"), 10, D("100.00"), None),
+        (CHAIN, date(2024, 3, 2), mar, "S2", "B", I1, 2, D("20.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 3), mar, "S1", "A", I3, 1, D("9.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 5), mar, "S1", "A", I1, 4, D("40.00"), 4, D("40.00"), None),
+        (CHAIN, date(2024, 3, 5), mar, "S2", "B", I1, 3, D("30.00"), 3, D("30.00"), None),
+        (CHAIN, date(2024, 3, 5), mar, "S9", None, I1, 2, D("20.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 10), mar, "S1", "A", I1, -1, D("-10.00"), -1, D("-10.00"), None),
+        (CHAIN, date(2024, 3, 11), mar, "S1", "A", I1, 5, D("50.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 15), mar, "S1", "A", I2, 2, D("22.00"), 0, D("0.00"), None),
+        (CHAIN, date(2024, 3, 15), mar, "S2", "B", I2, 6, D("66.00"), 6, D("66.00"), 12),
+        (OTHER, date(2024, 3, 1), mar, "R1", "C", I1, 10, D("100.00"), 3, D("30.00"), None),
+        (OTHER, date(2024, 3, 2), mar, "R1", "C", I1, 5, D("50.00"), 0, D("0.00"), None),
+        (OTHER, date(2024, 3, 3), mar, "R1", "C", I2, 4, D("40.00"), 4, D("36.00"), None),
+        (OTHER, date(2024, 3, 4), mar, "R1", "C", I2, 2, D("20.00"), 0, D("5.00"), None),
+    ]
+    # CF promo sales (all in March): 10 + 100 + 40 + 30 - 10 + 66 = 236.00
+    (total,) = rows(
+        engine, "select sum(promo_amount) as s from stg_sales where chain_code = :c", c=CHAIN
+    )
+    assert total["s"] == D("236.00")
 
 
 # --- mart_chain_month / mart_store_month --------------------------------------------
@@ -817,7 +911,7 @@ MARTS = ["mart_chain_month", "mart_store_month", "mart_rebate_progress", "mart_d
 def snapshot(engine: sa.Engine, chain_code: str) -> dict[str, list[tuple]]:
     out = {}
     with engine.connect() as conn:
-        for table in MARTS:
+        for table in ["stg_sales", *MARTS]:
             out[table] = sorted(
                 tuple(r)
                 for r in conn.execute(
