@@ -26,7 +26,8 @@ def _date(text: str) -> date:
 def _print_summary(summary, settings: Settings) -> None:
     from ka_pipeline.warehouse import connect
 
-    print(f"\nbusiness dates {summary.start} .. {summary.end}  ({summary.seconds:.1f} s)")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items())
+    print(f"\nbusiness dates {summary.start} .. {summary.end}: {summary.seconds:.1f} s ({stages})")
     print(
         f"{'chain':<6} {'feed':<11} {'files':>6} {'skipped':>8} {'rejected':>9} "
         f"{'rows read':>10} {'loaded':>10} {'quarantined':>12}"

@@ -65,6 +65,7 @@ class ChainResult:
     rejected: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     error: str | None = None
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 @dataclass
@@ -75,6 +76,7 @@ class RunSummary:
     model_rows: dict[str, int] = field(default_factory=dict)
     mails: list = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ChainResult]:
@@ -188,10 +190,16 @@ def run_chain(
                 f"  {chain_code} {feed}: {len(todo)} file(s) to load, {counts.skipped} unchanged"
             )
         for i in range(0, len(todo), PUBLISH_BATCH_FILES):
+            clock = time.perf_counter()
             parsed = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
+            result.seconds["read"] += time.perf_counter() - clock
+            clock = time.perf_counter()
             _validate_batch(config, chain, feed, parsed)
+            result.seconds["validate"] += time.perf_counter() - clock
+            clock = time.perf_counter()
             batch = [load for load, _ in parsed]
             publish(engine, batch)
+            result.seconds["publish"] += time.perf_counter() - clock
             for load in batch:
                 if load.rejected_reason:
                     counts.rejected += 1
@@ -247,10 +255,15 @@ def run(
             if not isinstance(exc, KaError):
                 failed.error += "\n" + traceback.format_exc(limit=3)
             summary.chains.append(failed)
+    for chain_result in summary.chains:
+        for stage, seconds in chain_result.seconds.items():
+            summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
     healthy = [c.chain_code for c in summary.chains if not c.error]
     if healthy:
         progress(f"models: rebuilding for {', '.join(healthy)}")
+        clock = time.perf_counter()
         summary.model_rows = run_models(engine, healthy)
+        summary.stage_seconds["models"] = time.perf_counter() - clock
     # A run for some chains only (a backfill, a re-run) mails nothing unless asked.
     auto = scorecards == "auto" and chains is None and is_month_end(end)
     if scorecards == "always" or auto:
@@ -259,6 +272,8 @@ def run(
         period_start = end.replace(day=1)
         period_end = end.replace(day=monthrange(end.year, end.month)[1])
         progress(f"scorecards: {period_start:%Y-%m}")
+        clock = time.perf_counter()
         summary.mails = send_scorecards(engine, settings, config, period_start, period_end, end)
+        summary.stage_seconds["scorecards"] = time.perf_counter() - clock
     summary.seconds = time.monotonic() - began
     return summary
