@@ -8,12 +8,14 @@ status and disputable amount, the missing sales day reported, and nothing lost.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 from datetime import date
 from decimal import Decimal
 from email import policy
 
 import pytest
+import sqlalchemy as sa
 
 from ka_pipeline.demo import generate
 from ka_pipeline.pipeline import run
@@ -102,3 +104,47 @@ def test_one_scorecard_per_owner_in_their_language(demo_run) -> None:
     en = email.message_from_bytes(mails[0].read_bytes(), policy=policy.default)
     assert "记分卡" in zh["Subject"] and "2026年3月" in zh["Subject"]
     assert en["Subject"] == "[KA monthly scorecard] March 2026 · Walmart"
+
+
+COMPARED_TABLES = (
+    "raw_sales",
+    "raw_invoices",
+    "raw_deductions",
+    "raw_payments",
+    "ops_quarantine",
+    "stg_sales",
+    "mart_chain_month",
+    "mart_store_month",
+    "mart_rebate_progress",
+    "mart_deduction_check",
+)
+
+
+def test_postgresql_gives_the_same_warehouse_as_duckdb(
+    demo_run, postgres_server_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import _drop_pg_database, _new_pg_database
+
+    _, _, duck, home = demo_run
+    name, url = _new_pg_database(postgres_server_url)
+    try:
+        monkeypatch.setenv("KA_WAREHOUSE_URL", url)
+        settings = load_settings(home)
+        settings = dataclasses.replace(settings, outbox_dir=tmp_path / "outbox")
+        run(settings, START, END, scorecards="never", progress=lambda m: None)
+        pg = connect(url)
+        for table in COMPARED_TABLES:
+            # load_id is a per-warehouse sequence number; everything else must match
+            query = f"select * from {table}"
+            with duck.connect() as a, pg.connect() as b:
+                left = [r._asdict() for r in a.execute(sa.text(query))]
+                right = [r._asdict() for r in b.execute(sa.text(query))]
+            for record in left + right:
+                record.pop("load_id", None)
+            assert sorted(map(repr, left)) == sorted(map(repr, right)), table
+        pg.dispose()
+    finally:
+        from ka_pipeline import warehouse
+
+        warehouse._engine_for.cache_clear()
+        _drop_pg_database(postgres_server_url, name)
