@@ -23,15 +23,18 @@ from typing import Any
 import pandas as pd
 
 from ka_pipeline.gtin import is_valid_gtin13
+from ka_pipeline.parse import DATE_COLUMNS
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-# Computed flag -> the column whose value the quarantine message should show.
+# Computed flag -> the column whose value the quarantine message should show
+# (plus one ``_<column>_ok`` flag per date column, see add_flags).
 FLAG_SOURCE = {
     "_barcode_ok": "barcode",
     "_product_known": "barcode",
     "_store_known": "store_code",
     "_date_matches_file": "business_date",
+    **{f"_{column}_ok": column for columns in DATE_COLUMNS.values() for column in columns},
 }
 
 
@@ -91,6 +94,11 @@ def add_flags(
 ) -> pd.DataFrame:
     """Add the computed columns the suites check; ``file_dates`` are ISO strings."""
     out = frame.copy()
+    for column in DATE_COLUMNS[feed]:
+        # a real calendar date: "2026-02-30" has the shape but would fail in the database
+        distinct = pd.Series(out[column].dropna().unique(), dtype=object)
+        real = distinct[pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce").notna()]
+        out[f"_{column}_ok"] = out[column].isna() | out[column].isin(set(real))
     if "barcode" in out:
         barcodes = out["barcode"]
         valid = {b for b in barcodes.dropna().unique() if is_valid_gtin13(b)}  # few distinct
@@ -98,9 +106,10 @@ def add_flags(
         out["_product_known"] = barcodes.isna() | barcodes.isin(products) | ~out["_barcode_ok"]
     if feed == "sales":
         dates = out["business_date"]
-        not_a_date = ~dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
-        # a value that is no date at all is reported once, by the date-format check
-        out["_date_matches_file"] = dates.isna() | not_a_date | (dates == file_dates.values)
+        # a value that is no date at all is reported once, by the date check
+        out["_date_matches_file"] = (
+            ~out["_business_date_ok"] | dates.isna() | (dates == file_dates.values)
+        )
         known = chain_stores if chain_stores is not None else pd.Series([], dtype=str)
         out["_store_known"] = out["store_code"].isna() | out["store_code"].isin(known)
     return out

@@ -198,3 +198,26 @@ def test_month_end_mails_each_owner_once_over_smtp(
     assert len(collector.envelopes) == 2  # the second run sends nothing
     engine = connect(settings.warehouse_url)
     assert {r.status for r in rows(engine, "select status from ops_outbox")} == {"sent"}
+
+
+def test_impossible_dates_are_quarantined_not_loaded(home: Path) -> None:
+    statement = home / "feeds/AAA/deductions/AAA_statement_20261031.csv"
+    statement.write_text(
+        statement.read_text(encoding="utf-8").replace(
+            "ST-10,3,2026-10-31,Anniversary sponsorship,800.00,A01,,,,2026-10-01,2026-10-31",
+            "ST-10,3,2026-10-31,Anniversary sponsorship,800.00,A01,,,,2026-09-01,2026-09-31",
+        ),
+        encoding="utf-8",
+    )
+    settings = load_settings(home)
+    summary = run(settings, D31, D31, chains=["AAA"], progress=lambda m: None)
+    assert not summary.failed
+    engine = connect(settings.warehouse_url)
+    bad = rows(
+        engine,
+        "select row_number, column_name, reason from ops_quarantine where feed = 'deductions'",
+    )
+    # 30 September does not exist: the row is quarantined, the other two lines load
+    assert [(b.row_number, b.column_name) for b in bad] == [(3, "period_end")]
+    assert "not a calendar date" in bad[0].reason and "'2026-09-31'" in bad[0].reason
+    assert rows(engine, "select count(*) as n from raw_deductions")[0].n == 2
