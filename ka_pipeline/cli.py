@@ -12,6 +12,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from ka_pipeline.errors import KaError
 from ka_pipeline.settings import Settings, load_settings
 
@@ -188,6 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     except KaError as exc:
         print(f"ka-pipeline: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OperationalError as exc:  # the warehouse is unreachable or locked
+        detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        print(f"ka-pipeline: error: cannot use the warehouse: {detail}", file=sys.stderr)
+        if "lock" in detail.lower():
+            print(
+                "  another ka-pipeline (or Airflow task) is writing to this DuckDB file; "
+                "run one at a time, or use PostgreSQL (KA_WAREHOUSE_URL)",
+                file=sys.stderr,
+            )
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,26 @@ def test_one_chain_failing_does_not_stop_the_others(
     assert "BBB    FAILED: RuntimeError: parser crashed" in out
     assert "AAA    sales" in out  # AAA loaded and its models ran
     assert "mart_chain_month 1" in out
+
+
+def test_a_locked_duckdb_file_gives_a_clear_error(home: Path, capsys) -> None:
+    warehouse = home / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; duckdb.connect({str(warehouse)!r}); print('ready', flush=True);"
+            " time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert main(["--home", str(home), "status"]) == 1
+        err = capsys.readouterr().err
+        assert "cannot use the warehouse" in err and "Could not set lock" in err
+        assert "run one at a time, or use PostgreSQL" in err
+    finally:
+        holder.kill()
+        holder.wait()
