@@ -105,7 +105,8 @@ def test_a_locked_duckdb_file_gives_a_clear_error(home: Path, capsys) -> None:
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; duckdb.connect({str(warehouse)!r}); print('ready', flush=True);"
+            f"import duckdb, time; db = duckdb.connect({str(warehouse)!r});"
+            " print('ready', flush=True);"
             " time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
