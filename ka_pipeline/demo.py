@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ka_pipeline.config import FeedLayout, store_class
+from ka_pipeline.config import MASTER_COLUMNS, FeedLayout, store_class
 from ka_pipeline.gtin import make_gtin13
 
 VAT_PCT = 13
@@ -775,16 +775,7 @@ class _Demo:
 
         _write_csv(
             folder / "stores.csv",
-            [
-                "chain_code",
-                "store_code",
-                "name",
-                "city",
-                "region",
-                "area_m2",
-                "opened_on",
-                "closed_on",
-            ],
+            list(MASTER_COLUMNS["stores"]),
             [
                 [
                     s["chain_code"],
@@ -802,16 +793,7 @@ class _Demo:
         )
         _write_csv(
             folder / "products.csv",
-            [
-                "barcode",
-                "name",
-                "brand",
-                "category",
-                "unit_cost",
-                "supply_price",
-                "std_retail_price",
-                "floor_price",
-            ],
+            list(MASTER_COLUMNS["products"]),
             [
                 [
                     p["barcode"],
@@ -828,7 +810,7 @@ class _Demo:
         )
         _write_csv(
             folder / "listings.csv",
-            ["chain_code", "barcode", "listed_from", "listed_to"],
+            list(MASTER_COLUMNS["listings"]),
             [
                 [
                     code,
@@ -842,16 +824,7 @@ class _Demo:
         )
         _write_csv(
             folder / "promotions.csv",
-            [
-                "promo_id",
-                "chain_code",
-                "barcode",
-                "store_classes",
-                "start_date",
-                "end_date",
-                "promo_price",
-                "subsidy_per_unit",
-            ],
+            list(MASTER_COLUMNS["promotions"]),
             [
                 [
                     p["promo_id"],
@@ -870,7 +843,7 @@ class _Demo:
         )
         _write_csv(
             folder / "targets.csv",
-            ["chain_code", "month", "target_amount"],
+            list(MASTER_COLUMNS["targets"]),
             [[code, month.isoformat(), _dec(cents)] for (code, month), cents in self.targets],
         )
         self.summary.chains = len(CHAINS)

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 import sqlalchemy as sa
 
-from ka_pipeline.config import Config
+from ka_pipeline.config import MASTER_COLUMNS, Config
 from ka_pipeline.load import bulk_insert
 
 REF_TABLES = (
@@ -93,52 +93,17 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
                     "amount": str(Decimal(str(fee["amount"]))),
                 }
             )
-    stores = config.stores[
-        [
-            "chain_code",
-            "store_code",
-            "name",
-            "city",
-            "region",
-            "area_m2",
-            "store_class",
-            "opened_on",
-            "closed_on",
-        ]
-    ]
     return {
         "ref_owner": owners,
         "ref_chain": chains,
-        "ref_store": stores,
-        "ref_product": config.products[
-            [
-                "barcode",
-                "name",
-                "brand",
-                "category",
-                "unit_cost",
-                "supply_price",
-                "std_retail_price",
-                "floor_price",
-            ]
-        ],
-        "ref_listing": config.listings[["chain_code", "barcode", "listed_from", "listed_to"]],
-        "ref_promotion": config.promotions[
-            [
-                "promo_id",
-                "chain_code",
-                "barcode",
-                "store_classes",
-                "start_date",
-                "end_date",
-                "promo_price",
-                "subsidy_per_unit",
-            ]
-        ],
+        "ref_store": config.stores[[*MASTER_COLUMNS["stores"], "store_class"]],
+        "ref_product": config.products[list(MASTER_COLUMNS["products"])],
+        "ref_listing": config.listings[list(MASTER_COLUMNS["listings"])],
+        "ref_promotion": config.promotions[list(MASTER_COLUMNS["promotions"])],
         "ref_contract": pd.DataFrame(contracts),
         "ref_rebate_tier": pd.DataFrame(tiers),
         "ref_contract_fee": pd.DataFrame(fees),
-        "ref_target": config.targets[["chain_code", "month", "target_amount"]],
+        "ref_target": config.targets[list(MASTER_COLUMNS["targets"])],
     }
 
 

@@ -49,6 +49,42 @@ FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payments": (("payment_no", "payment_date", "invoice_no", "amount"), ()),
 }
 
+# The CSV master-data files and their columns (docs/configuration.md), in file order.
+MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "stores": (
+        "chain_code",
+        "store_code",
+        "name",
+        "city",
+        "region",
+        "area_m2",
+        "opened_on",
+        "closed_on",
+    ),
+    "products": (
+        "barcode",
+        "name",
+        "brand",
+        "category",
+        "unit_cost",
+        "supply_price",
+        "std_retail_price",
+        "floor_price",
+    ),
+    "listings": ("chain_code", "barcode", "listed_from", "listed_to"),
+    "promotions": (
+        "promo_id",
+        "chain_code",
+        "barcode",
+        "store_classes",
+        "start_date",
+        "end_date",
+        "promo_price",
+        "subsidy_per_unit",
+    ),
+    "targets": ("chain_code", "month", "target_amount"),
+}
+
 DEDUCTION_TYPES = (
     "listing_fee",
     "barcode_fee",
@@ -346,57 +382,26 @@ def load_config(folder: Path | str) -> Config:
             if fee.get("basis") not in FEE_BASES:
                 raise ConfigError(f"{where}: fee basis must be one of {', '.join(FEE_BASES)}")
 
-    stores = _read_csv(
-        folder / "stores.csv",
-        ["chain_code", "store_code", "name", "city", "region", "area_m2", "opened_on", "closed_on"],
-    )
-    _check_values(
-        stores, folder / "stores.csv", dates=("opened_on", "closed_on"), ints=("area_m2",)
-    )
+    frames = {
+        name: _read_csv(folder / f"{name}.csv", list(columns))
+        for name, columns in MASTER_COLUMNS.items()
+    }
+    checks: dict[str, dict[str, tuple[str, ...]]] = {
+        "stores": {"dates": ("opened_on", "closed_on"), "ints": ("area_m2",)},
+        "products": {"money": ("unit_cost", "supply_price", "std_retail_price", "floor_price")},
+        "listings": {"dates": ("listed_from", "listed_to")},
+        "promotions": {
+            "dates": ("start_date", "end_date"),
+            "money": ("promo_price", "subsidy_per_unit"),
+        },
+        "targets": {"dates": ("month",), "money": ("target_amount",)},
+    }
+    for name, kinds in checks.items():
+        _check_values(frames[name], folder / f"{name}.csv", **kinds)
+    stores = frames["stores"]
     stores["store_class"] = [store_class(int(a)) for a in stores["area_m2"]]
-    products = _read_csv(
-        folder / "products.csv",
-        [
-            "barcode",
-            "name",
-            "brand",
-            "category",
-            "unit_cost",
-            "supply_price",
-            "std_retail_price",
-            "floor_price",
-        ],
-    )
-    _check_values(
-        products,
-        folder / "products.csv",
-        money=("unit_cost", "supply_price", "std_retail_price", "floor_price"),
-    )
-    listings = _read_csv(
-        folder / "listings.csv", ["chain_code", "barcode", "listed_from", "listed_to"]
-    )
-    _check_values(listings, folder / "listings.csv", dates=("listed_from", "listed_to"))
-    promotions = _read_csv(
-        folder / "promotions.csv",
-        [
-            "promo_id",
-            "chain_code",
-            "barcode",
-            "store_classes",
-            "start_date",
-            "end_date",
-            "promo_price",
-            "subsidy_per_unit",
-        ],
-    )
-    _check_values(
-        promotions,
-        folder / "promotions.csv",
-        dates=("start_date", "end_date"),
-        money=("promo_price", "subsidy_per_unit"),
-    )
-    targets = _read_csv(folder / "targets.csv", ["chain_code", "month", "target_amount"])
-    _check_values(targets, folder / "targets.csv", money=("target_amount",))
+    products, listings = frames["products"], frames["listings"]
+    promotions, targets = frames["promotions"], frames["targets"]
     return Config(
         folder, chains, owners, contracts, stores, products, listings, promotions, targets
     )
