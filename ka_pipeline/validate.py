@@ -79,6 +79,11 @@ def load_suite(feed: str) -> Any:
     return suite
 
 
+def prepare(feed: str) -> None:
+    """Import Great Expectations and load the feed's suite now (once per process)."""
+    load_suite(feed)
+
+
 @dataclass
 class Validated:
     good: pd.DataFrame
