@@ -62,6 +62,10 @@ def test_dags_import_without_errors_and_stay_cheap(airflow_env: dict[str, str]) 
         print(json.dumps({
             "errors": {k: str(v) for k, v in bag.import_errors.items()},
             "tasks": sorted(dag.task_ids),
+            "mapped": type(dag.get_task("load_chain")).__name__,
+            "scorecards_rule": str(dag.get_task("scorecards").trigger_rule),
+            "upstream": sorted(dag.get_task("scorecards").upstream_task_ids),
+            "retries": dag.get_task("load_chain").retries,
             "heavy": sorted(m for m in sys.modules
                             if m.split(".")[0] in ("ka_pipeline", "great_expectations",
                                                    "pandas", "duckdb", "psycopg")),
@@ -73,6 +77,12 @@ def test_dags_import_without_errors_and_stay_cheap(airflow_env: dict[str, str]) 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
     assert report["tasks"] == ["load_chain", "prepare", "scorecards"]
+    # one mapped task instance per chain, so a failing chain does not stop the others,
+    # and the scorecards run once every chain has finished, whatever its state
+    assert report["mapped"].endswith("MappedOperator")
+    assert report["scorecards_rule"] == "all_done"
+    assert report["upstream"] == ["load_chain"]
+    assert report["retries"] == 2
     # parsing the DAG must not import the pipeline, Great Expectations or a DB driver
     assert [m for m in report["heavy"] if not m.startswith("pandas")] == []
 
