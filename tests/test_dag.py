@@ -63,7 +63,7 @@ def test_dags_import_without_errors_and_stay_cheap(airflow_env: dict[str, str]) 
             "errors": {k: str(v) for k, v in bag.import_errors.items()},
             "tasks": sorted(dag.task_ids),
             "mapped": type(dag.get_task("load_chain")).__name__,
-            "scorecards_rule": str(dag.get_task("scorecards").trigger_rule),
+            "scorecards_rule": getattr(dag.get_task("scorecards").trigger_rule, "value", ""),
             "upstream": sorted(dag.get_task("scorecards").upstream_task_ids),
             "retries": dag.get_task("load_chain").retries,
             "heavy": sorted(m for m in sys.modules
