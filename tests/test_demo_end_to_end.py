@@ -114,6 +114,7 @@ COMPARED_TABLES = (
     "ops_quarantine",
     "stg_sales",
     "mart_chain_month",
+    "mart_chain_week",
     "mart_store_month",
     "mart_rebate_progress",
     "mart_deduction_check",

@@ -498,6 +498,157 @@ def test_store_month(engine):
     assert s1_jan["sellout_amount_ly"] == D("0.00") and s1_jan["yoy_growth"] is None
 
 
+# --- mart_chain_week -----------------------------------------------------------------
+
+
+def chain_week_fixture(engine: sa.Engine) -> None:
+    insert(engine, "ref_chain", [chain()])
+    insert(
+        engine,
+        "ref_store",
+        [store("S1", "A", date(2020, 1, 1)), store("S2", "B", date(2020, 1, 1))],
+    )
+    insert(engine, "ref_promotion", [promotion("P1", I1, "A", date(2024, 3, 1), date(2024, 3, 10))])
+    insert(
+        engine,
+        "raw_sales",
+        [
+            # 2023-W08 (20..26 Feb 2023): a calendar "one year earlier" shift of 2024-W09
+            # would catch 26 Feb 2023; the ISO rule must not
+            sale(date(2023, 2, 26), "S1", I1, 9, "90.00"),
+            # 2023-W09 (27 Feb..5 Mar 2023) = LY of 2024-W09
+            sale(date(2023, 3, 5), "S1", I1, 12, "120.00"),
+            # 2024-W09 = Mon 26 Feb..Sun 3 Mar 2024 (2024 is a leap year): crosses a month end
+            sale(date(2024, 2, 27), "S2", I2, 2, "20.00"),
+            sale(date(2024, 2, 28), "S1", I1, 10, "100.00"),  # before P1: no promo
+            sale(date(2024, 3, 1), "S1", I1, 5, "60.00"),  # P1, class A: promo
+            sale(date(2024, 3, 2), "S2", I2, -2, "-20.00"),  # return: S2 nets 0 units
+            sale(date(2024, 3, 3), "S1", I2, 3, "30.00"),  # P1 is I1 only: no promo
+            # 2025-W01 = Mon 30 Dec 2024..Sun 5 Jan 2025: 31 Dec 2024 is ISO year 2025
+            sale(date(2024, 12, 31), "S1", I1, 4, "40.00"),
+            sale(date(2025, 1, 5), "S1", I1, 1, "10.00"),
+            # 2025-W52 = 22..28 Dec 2025 (2025 has 52 ISO weeks)
+            sale(date(2025, 12, 28), "S1", I1, 7, "70.00"),
+            # 2026-W01 = Mon 29 Dec 2025..Sun 4 Jan 2026: crosses a year end
+            sale(date(2025, 12, 30), "S1", I1, 6, "60.00"),
+            sale(date(2026, 1, 2), "S2", I2, 3, "30.00"),
+            # 2026-W53 = Mon 28 Dec 2026..Sun 3 Jan 2027 (2026 has 53 ISO weeks)
+            sale(date(2027, 1, 2), "S1", I1, 2, "20.00"),
+        ],
+    )
+    insert(
+        engine,
+        "raw_invoices",
+        [
+            invoice(date(2024, 2, 26), "1000.00"),  # Monday of 2024-W09
+            invoice(date(2024, 3, 3), "500.00"),  # Sunday of 2024-W09
+            invoice(date(2024, 3, 4), "800.00"),  # Monday of 2024-W10: invoices, no sales
+            invoice(date(2025, 12, 31), "200.00"),  # 2026-W01
+            invoice(date(2026, 1, 4), "100.00"),  # 2026-W01 (its Sunday)
+        ],
+    )
+
+
+def test_chain_week_kpis(engine):
+    chain_week_fixture(engine)
+    run(engine, "mart_chain_week")
+    got = {
+        (r["iso_year"], r["iso_week"]): r
+        for r in rows(engine, "select * from mart_chain_week where chain_code = :c", c=CHAIN)
+    }
+    # every ISO week with sales rows or invoice lines, nothing else
+    assert sorted(got) == [
+        (2023, 8),
+        (2023, 9),
+        (2024, 9),
+        (2024, 10),
+        (2025, 1),
+        (2025, 52),
+        (2026, 1),
+        (2026, 53),
+    ]
+    # week_start is the Monday, week_end the Sunday
+    assert {k: (r["week_start"], r["week_end"]) for k, r in got.items()} == {
+        (2023, 8): (date(2023, 2, 20), date(2023, 2, 26)),
+        (2023, 9): (date(2023, 2, 27), date(2023, 3, 5)),
+        (2024, 9): (date(2024, 2, 26), date(2024, 3, 3)),
+        (2024, 10): (date(2024, 3, 4), date(2024, 3, 10)),
+        (2025, 1): (date(2024, 12, 30), date(2025, 1, 5)),
+        (2025, 52): (date(2025, 12, 22), date(2025, 12, 28)),
+        (2026, 1): (date(2025, 12, 29), date(2026, 1, 4)),
+        (2026, 53): (date(2026, 12, 28), date(2027, 1, 3)),
+    }
+
+    w09 = got[(2024, 9)]  # 26 Feb..3 Mar 2024, across the February/March month end
+    # sell-out: 20 + 100 + 60 - 20 + 30 = 190.00; units 2 + 10 + 5 - 2 + 3 = 18
+    assert w09["sellout_amount"] == D("190.00")
+    assert w09["sellout_units"] == 18
+    # LY = 2023-W09 (27 Feb..5 Mar 2023) = 120.00 only (26 Feb 2023 is 2023-W08);
+    # YoY = 190 / 120 - 1 = 0.583333...
+    assert w09["sellout_amount_ly"] == D("120.00")
+    assert w09["yoy_growth"] == D("0.583333")
+    # sell-in by invoice_date: 1000 (Mon 26 Feb) + 500 (Sun 3 Mar) = 1500.00
+    assert w09["sell_in_net"] == D("1500.00")
+    # active: S1 (10 + 5 + 3 = 18 units); S2 sold 2 in Feb and returned 2 in Mar: nets 0
+    assert w09["active_stores"] == 1
+    # promo: only S1 x I1 on 1 Mar inside P1 = 60.00; share 60 / 190 = 0.315789...
+    assert w09["promo_amount"] == D("60.00")
+    assert w09["promo_share"] == D("0.315789")
+    # business dates 27, 28 Feb and 1, 2, 3 Mar
+    assert w09["sales_days"] == 5
+
+    w10 = got[(2024, 10)]
+    # invoice-only week: no sales, sell-in 800.00, LY (2023-W10) has no rows -> null
+    assert (w10["sellout_amount"], w10["sellout_units"]) == (D("0.00"), 0)
+    assert w10["sell_in_net"] == D("800.00")
+    assert w10["sellout_amount_ly"] is None and w10["yoy_growth"] is None
+    assert (w10["active_stores"], w10["sales_days"]) == (0, 0)
+    assert w10["promo_amount"] == D("0.00") and w10["promo_share"] is None
+
+    w2501 = got[(2025, 1)]
+    # 31 Dec 2024 (calendar 2024) + 5 Jan 2025 = 40 + 10 = 50.00 in ISO 2025-W01;
+    # LY 2024-W01 (1..7 Jan 2024) has no sales rows: LY and YoY null
+    assert w2501["sellout_amount"] == D("50.00")
+    assert w2501["sellout_amount_ly"] is None and w2501["yoy_growth"] is None
+    assert w2501["sell_in_net"] == D("0.00")
+
+    w2601 = got[(2026, 1)]  # 29 Dec 2025..4 Jan 2026, across the year end
+    # sell-out 60 + 30 = 90.00, units 6 + 3 = 9; LY = 2025-W01 = 50.00; 90 / 50 - 1 = 0.8
+    assert (w2601["sellout_amount"], w2601["sellout_units"]) == (D("90.00"), 9)
+    assert w2601["sellout_amount_ly"] == D("50.00")
+    assert w2601["yoy_growth"] == D("0.800000")
+    # sell-in 200 (31 Dec 2025) + 100 (4 Jan 2026) = 300.00; active S1 (6), S2 (3)
+    assert w2601["sell_in_net"] == D("300.00")
+    assert w2601["active_stores"] == 2
+    assert w2601["sales_days"] == 2
+    # no promotion covers these days: promo 0.00, share 0 / 90 = 0
+    assert w2601["promo_amount"] == D("0.00") and w2601["promo_share"] == D("0.000000")
+
+    w53 = got[(2026, 53)]
+    # 2 Jan 2027 is ISO 2026-W53: 20.00; ISO 2025 has no week 53 (2025-W52's 70.00 is
+    # not its LY): LY and YoY null
+    assert (w53["sellout_amount"], w53["sellout_units"]) == (D("20.00"), 2)
+    assert w53["sellout_amount_ly"] is None and w53["yoy_growth"] is None
+    assert w53["active_stores"] == 1 and w53["sales_days"] == 1
+
+    # 2023-W09 itself: 120.00, no 2022 rows -> LY null
+    assert got[(2023, 9)]["sellout_amount"] == D("120.00")
+    assert got[(2023, 9)]["sellout_amount_ly"] is None
+
+
+def test_chain_week_totals_match_chain_month(engine):
+    # every sales row and invoice line falls in exactly one week and one month
+    chain_month_fixture(engine)
+    run(engine, "mart_chain_month", "mart_chain_week")
+    totals = "select sum(sellout_amount) as a, sum(sellout_units) as u, sum(sell_in_net) as s,"
+    totals += " sum(promo_amount) as p, sum(sales_days) as d from "
+    (month,) = rows(engine, totals + "mart_chain_month")
+    (week,) = rows(engine, totals + "mart_chain_week")
+    # sales 0 + 190 + 50 + 30 + 209 = 479.00; invoices 1000 + 500 + 800 = 2300.00
+    assert month == week
+    assert (week["a"], week["s"], week["p"]) == (D("479.00"), D("2300.00"), D("100.00"))
+
+
 # --- mart_rebate_progress -----------------------------------------------------------
 
 
@@ -905,7 +1056,13 @@ def test_promo_overclaim_with_promo_columns(engine):
 
 # --- whole runs ---------------------------------------------------------------------
 
-MARTS = ["mart_chain_month", "mart_store_month", "mart_rebate_progress", "mart_deduction_check"]
+MARTS = [
+    "mart_chain_month",
+    "mart_chain_week",
+    "mart_store_month",
+    "mart_rebate_progress",
+    "mart_deduction_check",
+]
 
 
 def snapshot(engine: sa.Engine, chain_code: str) -> dict[str, list[tuple]]:
