@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         ) from None
 
 
-def _read_csv(path: Path, layout: FeedLayout) -> pd.DataFrame:
+def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malformed]]:
     text = _decode(path, path.read_bytes(), layout.encoding)
     try:
         frame = pd.read_csv(
@@ -76,9 +76,32 @@ def _read_csv(path: Path, layout: FeedLayout) -> pd.DataFrame:
         )
     except pd.errors.EmptyDataError:
         raise FileRejected(str(path), "the file is empty (no header row)") from None
-    except pd.errors.ParserError as exc:
-        raise FileRejected(str(path), f"not a well-formed CSV: {exc}") from None
-    return frame
+    except pd.errors.ParserError:
+        return _read_csv_line_by_line(path, text, layout)
+    frame.index = range(1, len(frame) + 1)
+    return frame, []
+
+
+def _read_csv_line_by_line(
+    path: Path, text: str, layout: FeedLayout
+) -> tuple[pd.DataFrame, list[Malformed]]:
+    """The slow path for a file with lines longer than its header: those lines are set
+    aside (to be quarantined), the others read as usual. Short lines are padded with
+    empty cells, as the fast path does, and checked like any row."""
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=layout.delimiter) if r]
+    if not records:
+        raise FileRejected(str(path), "the file is empty (no header row)")
+    header, body = records[0], records[1:]
+    good, numbers, malformed = [], [], []
+    for number, record in enumerate(body, 1):
+        if len(record) > len(header):
+            reason = f"the line has {len(record)} fields, the header has {len(header)}"
+            malformed.append(Malformed(number, reason, json.dumps(record, ensure_ascii=False)))
+        else:
+            good.append(record + [""] * (len(header) - len(record)))
+            numbers.append(number)
+    frame = pd.DataFrame(good, columns=header, index=numbers, dtype=str)
+    return frame, malformed
 
 
 def _cell_text(value: object) -> str:
@@ -117,7 +140,9 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
         raise FileRejected(str(path), "the sheet is empty (no header row)")
     header = [h.strip() for h in rows[0]]
     body = [row + [""] * (len(header) - len(row)) for row in rows[1:]]
-    return pd.DataFrame([row[: len(header)] for row in body], columns=header, dtype=str)
+    frame = pd.DataFrame([row[: len(header)] for row in body], columns=header, dtype=str)
+    frame.index = range(1, len(frame) + 1)
+    return frame
 
 
 def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
@@ -144,16 +169,27 @@ def _normalise_numbers(values: pd.Series, layout: FeedLayout, integer: bool) -> 
     return text
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A data line that cannot become a row (more fields than the header)."""
+
+    row_number: int
+    reason: str
+    raw: str
+
+
 @dataclass
 class Parsed:
-    """A parsed file: canonical ``rows`` (with ``_row``) and the ``source`` as read."""
+    """A parsed file: canonical ``rows`` (with ``_row``), the ``source`` as read (indexed
+    by data row number) and the lines too malformed to become rows."""
 
     rows: pd.DataFrame
     source: pd.DataFrame
+    malformed: list[Malformed] = field(default_factory=list)
 
     def raw_records(self, row_numbers: pd.Series) -> list[str]:
         """The given 1-based rows exactly as read, as JSON (for the quarantine)."""
-        records = self.source.iloc[row_numbers.astype(int).to_numpy() - 1].to_dict("records")
+        records = self.source.loc[row_numbers.astype(int).to_numpy()].to_dict("records")
         return [json.dumps(r, ensure_ascii=False) for r in records]
 
 
@@ -162,7 +198,10 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
 
     Cheap per file; :func:`normalise` then runs once over a whole batch of files.
     """
-    source = _read_xlsx(path, layout) if layout.format == "xlsx" else _read_csv(path, layout)
+    if layout.format == "xlsx":
+        source, malformed = _read_xlsx(path, layout), []
+    else:
+        source, malformed = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
     required, optional = FEED_COLUMNS[layout.feed]
     missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
@@ -175,8 +214,8 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     present = {c: h for c, h in headers.items() if h in source}
     rows = source[list(present.values())].set_axis(list(present), axis=1)
     rows = rows.reindex(columns=list(headers)).astype("str")
-    rows["_row"] = range(1, len(rows) + 1)
-    return Parsed(rows.reset_index(drop=True), source.reset_index(drop=True))
+    rows["_row"] = source.index
+    return Parsed(rows.reset_index(drop=True), source, malformed)
 
 
 def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
@@ -198,4 +237,4 @@ def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
 def parse_file(path: Path, layout: FeedLayout) -> Parsed:
     """Read and normalise one file (the pipeline normalises whole batches instead)."""
     parsed = read_file(path, layout)
-    return Parsed(normalise(parsed.rows, layout), parsed.source)
+    return Parsed(normalise(parsed.rows, layout), parsed.source, parsed.malformed)

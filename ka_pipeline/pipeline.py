@@ -166,6 +166,16 @@ def _validate_batch(
         load.good = good[keep].reset_index(drop=True) if good is not None else frame.iloc[0:0][keep]
         if bad is not None:
             load.bad = bad.reset_index(drop=True).assign(_raw=parsed.raw_records(bad["_row"]))
+        if parsed.malformed:
+            lines = pd.DataFrame(
+                {
+                    "_row": [m.row_number for m in parsed.malformed],
+                    "column_name": None,
+                    "reason": [m.reason for m in parsed.malformed],
+                    "_raw": [m.raw for m in parsed.malformed],
+                }
+            )
+            load.bad = lines if load.bad is None else pd.concat([load.bad, lines])
 
 
 def run_chain(

@@ -221,3 +221,31 @@ def test_impossible_dates_are_quarantined_not_loaded(home: Path) -> None:
     assert [(b.row_number, b.column_name) for b in bad] == [(3, "period_end")]
     assert "not a calendar date" in bad[0].reason and "'2026-09-31'" in bad[0].reason
     assert rows(engine, "select count(*) as n from raw_deductions")[0].n == 2
+
+
+def test_a_line_with_too_many_fields_is_quarantined_and_the_rest_loads(home: Path) -> None:
+    sales = home / "feeds/AAA/sales/AAA_sales_20261030.csv"
+    sales.write_text(
+        "business_date,store_code,barcode,units,sales_amount\n"
+        "2026-10-30,A01,6901234567892,10,29.90\n"
+        "2026-10-30,A01,0012345678905,2,10.00,oops\n"  # an unquoted comma in the chain's export
+        "2026-10-30,A02,0012345678905,1\n",  # short: padded, then sales_amount is empty
+        encoding="utf-8",
+    )
+    settings = load_settings(home)
+    summary = run(settings, D30, D30, chains=["AAA"], progress=lambda m: None)
+    counts = summary.chains[0].feeds["sales"]
+    assert (counts.rows_read, counts.rows_loaded, counts.rows_quarantined) == (3, 1, 2)
+    engine = connect(settings.warehouse_url)
+    bad = rows(
+        engine,
+        "select row_number, reason, raw_record from ops_quarantine"
+        " where feed = 'sales' order by row_number",
+    )
+    assert [(b.row_number, b.reason) for b in bad] == [
+        (2, "the line has 6 fields, the header has 5"),
+        (3, "sales_amount is empty"),
+    ]
+    assert json.loads(bad[0].raw_record)[-1] == "oops"
+    loaded = rows(engine, "select store_code, barcode, units from raw_sales")
+    assert [tuple(r) for r in loaded] == [("A01", "6901234567892", 10)]
