@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ka_pipeline.config import MASTER_COLUMNS, FeedLayout, store_class
+from ka_pipeline.config import FEED_COLUMNS, MASTER_COLUMNS, FeedLayout, store_class
 from ka_pipeline.gtin import make_gtin13
 
 VAT_PCT = 13
@@ -1260,18 +1260,7 @@ class _Demo:
     def write_invoices(self, code: str, lines: pd.DataFrame) -> None:
         layout = self.layouts[code]["invoices"]
         barcodes = [p["barcode"] for p in self.products]
-        header = [
-            "invoice_no",
-            "line_no",
-            "invoice_date",
-            "ship_to_code",
-            "barcode",
-            "units",
-            "unit_price",
-            "net_amount",
-            "vat_amount",
-            "promo_id",
-        ]
+        header = [*FEED_COLUMNS["invoices"][0], *FEED_COLUMNS["invoices"][1]]  # canonical (ERP)
         day_arr = lines["day"].to_numpy()
         bounds = np.searchsorted(day_arr, np.arange(self.n_days + 1))
         records = list(
