@@ -14,7 +14,7 @@ from ka_pipeline.config import load_config
 from ka_pipeline.errors import KaError
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
-from ka_pipeline.pipeline import is_month_end, run_chain
+from ka_pipeline.pipeline import is_month_end, mail_month_scorecards, run_chain
 from ka_pipeline.settings import load_settings
 from ka_pipeline.warehouse import connect
 
@@ -61,17 +61,10 @@ def send_month_scorecards(business_date: date, force: bool = False) -> list[str]
     """On a month end (or when forced), mail every owner's scorecard of that month."""
     if not (force or is_month_end(business_date)):
         return []
-    from calendar import monthrange
-
-    from ka_pipeline.delivery import send_scorecards
-
     settings = load_settings()
     config = load_config(settings.config_dir)
-    start = business_date.replace(day=1)
-    end = business_date.replace(day=monthrange(business_date.year, business_date.month)[1])
-    results = send_scorecards(
-        connect(settings.warehouse_url), settings, config, start, end, business_date
-    )
+    engine = connect(settings.warehouse_url)
+    results = mail_month_scorecards(engine, settings, config, business_date)
     failed = [r for r in results if r.outcome == "failed"]
     if failed:  # every owner was tried; fail the task so the scheduler retries the rest
         raise KaError("scorecards not delivered: " + "; ".join(str(r) for r in failed))

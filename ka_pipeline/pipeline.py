@@ -235,6 +235,17 @@ def is_month_end(day: date) -> bool:
     return day.day == monthrange(day.year, day.month)[1]
 
 
+def mail_month_scorecards(
+    engine: sa.Engine, settings: Settings, config: Config, as_of: date
+) -> list:
+    """Deliver every owner's scorecard of the month holding ``as_of`` (each once)."""
+    from ka_pipeline.delivery import send_scorecards  # jinja2, Pillow: only when mailing
+
+    start = as_of.replace(day=1)
+    end = as_of.replace(day=monthrange(as_of.year, as_of.month)[1])
+    return send_scorecards(engine, settings, config, start, end, as_of)
+
+
 def run(
     settings: Settings,
     start: date,
@@ -287,12 +298,8 @@ def run(
     # A run for some chains only (a backfill, a re-run) mails nothing unless asked.
     auto = scorecards == "auto" and chains is None and is_month_end(end)
     if scorecards == "always" or auto:
-        from ka_pipeline.delivery import send_scorecards
-
-        period_start = end.replace(day=1)
-        period_end = end.replace(day=monthrange(end.year, end.month)[1])
-        progress(f"scorecards: {period_start:%Y-%m}")
+        progress(f"scorecards: {end:%Y-%m}")
         with _timed(summary.stage_seconds, "scorecards"):
-            summary.mails = send_scorecards(engine, settings, config, period_start, period_end, end)
+            summary.mails = mail_month_scorecards(engine, settings, config, end)
     summary.seconds = time.monotonic() - began
     return summary

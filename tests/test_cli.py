@@ -13,6 +13,11 @@ from ka_pipeline.cli import main
 from tests.helpers import copy_fixture
 
 
+def cli(home: Path, args: str) -> int:
+    """``ka-pipeline --home HOME <args>``, in process; returns the exit code."""
+    return main(["--home", str(home), *args.split()])
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("KA_WAREHOUSE_URL", raising=False)
@@ -22,36 +27,24 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_bad_arguments_exit_2_with_a_clear_message(home: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["--home", str(home), "run", "--date", "31/10/2026"])
+        cli(home, "run --date 31/10/2026")
     assert exc.value.code == 2
     assert "'31/10/2026' is not a date (use YYYY-MM-DD)" in capsys.readouterr().err
-    code = main(
-        [
-            "--home",
-            str(home),
-            "backfill",
-            "--chain",
-            "AAA",
-            "--from",
-            "2026-10-31",
-            "--to",
-            "2026-10-01",
-        ]
-    )
+    code = cli(home, "backfill --chain AAA --from 2026-10-31 --to 2026-10-01")
     assert code == 1
     assert "--from 2026-10-31 is after --to 2026-10-01" in capsys.readouterr().err
-    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--chain", "ZZZ"]) == 2
+    assert cli(home, "run --date 2026-10-31 --chain ZZZ") == 2
     assert "unknown chain 'ZZZ'; chains in" in capsys.readouterr().err
-    assert main(["--home", str(home / "nowhere"), "run", "--date", "2026-10-31"]) == 2
+    assert cli(home / "nowhere", "run --date 2026-10-31") == 2
     assert "run 'ka-pipeline demo'" in capsys.readouterr().err
 
 
 def test_run_prints_a_summary_and_status_shows_the_loads(home: Path, capsys) -> None:
-    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--scorecards", "never"]) == 0
+    assert cli(home, "run --date 2026-10-31 --scorecards never") == 0
     out = capsys.readouterr().out
     assert "AAA    sales" in out and "BBB    sales" in out
     assert f"warehouse: duckdb:///{home / 'warehouse.duckdb'}" in out
-    assert main(["--home", str(home), "status", "--chain", "AAA"]) == 0
+    assert cli(home, "status --chain AAA") == 0
     out = capsys.readouterr().out
     assert "AAA_sales_20261031.csv" in out
     assert (
@@ -62,22 +55,7 @@ def test_run_prints_a_summary_and_status_shows_the_loads(home: Path, capsys) -> 
 
 def test_a_rejected_file_makes_the_run_exit_1(home: Path, capsys) -> None:
     (home / "feeds/AAA/sales/AAA_sales_20261031.csv").write_text("nonsense\n")
-    assert (
-        main(
-            [
-                "--home",
-                str(home),
-                "backfill",
-                "--chain",
-                "AAA",
-                "--from",
-                "2026-10-31",
-                "--to",
-                "2026-10-31",
-            ]
-        )
-        == 1
-    )
+    assert cli(home, "backfill --chain AAA --from 2026-10-31 --to 2026-10-31") == 1
     assert "rejected:" in capsys.readouterr().out
 
 
@@ -92,7 +70,7 @@ def test_one_chain_failing_does_not_stop_the_others(
         return real_read(path, layout)
 
     monkeypatch.setattr(pipeline, "read_file", parse_or_fail)
-    assert main(["--home", str(home), "run", "--date", "2026-10-31", "--scorecards", "never"]) == 1
+    assert cli(home, "run --date 2026-10-31 --scorecards never") == 1
     out = capsys.readouterr().out
     assert "BBB    FAILED: RuntimeError: parser crashed" in out
     assert "AAA    sales" in out  # AAA loaded and its models ran
@@ -114,7 +92,7 @@ def test_a_locked_duckdb_file_gives_a_clear_error(home: Path, capsys) -> None:
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        assert main(["--home", str(home), "status"]) == 1
+        assert cli(home, "status") == 1
         err = capsys.readouterr().err
         assert "cannot use the warehouse" in err and "Could not set lock" in err
         assert "run one at a time, or use PostgreSQL" in err
