@@ -1,7 +1,7 @@
 """The ``ka-pipeline`` command: demo, run, backfill, status, migrate.
 
-Exit codes: 0 success; 1 a chain failed or a file was rejected during the run;
-2 bad arguments or configuration.
+Exit codes: 0 success; 1 a chain failed, a file was rejected or is missing, a mail was
+not delivered, or the warehouse is busy or unreachable; 2 bad arguments or configuration.
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ def _print_summary(summary, settings: Settings) -> None:
 
 
 def _exit_code(summary) -> int:
+    """1 when anything needs a person: a failed chain, a rejected or missing file, an
+    undelivered mail; 0 otherwise (a scorecard held for incomplete data is not an error)."""
     undelivered = any(getattr(m, "outcome", "") == "failed" for m in summary.mails)
-    return 1 if summary.failed or undelivered or any(c.rejected for c in summary.chains) else 0
+    problems = any(c.rejected or c.missing for c in summary.chains)
+    return 1 if summary.failed or undelivered or problems else 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-run", action="store_true", help="only generate the files")
     demo.set_defaults(func=cmd_demo)
 
-    mail_help = "auto: on month ends, when every chain runs; always; never"
+    mail_help = (
+        "auto: what is due (complete periods, revisions) when every chain runs;"
+        " always: also the month of --date now, stating any gap; never"
+    )
     run = sub.add_parser("run", help="run one business date for all chains or one")
     run.add_argument("--date", type=_date, required=True, help="business date YYYY-MM-DD")
     run.add_argument("--chain", help="only this chain code")
@@ -164,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scorecards",
         choices=("never", "always"),
         default="never",
-        help="mail the month of --to (default: never)",
+        help="always: release what is due and the month of --to now (default: never)",
     )
     backfill.set_defaults(func=cmd_backfill)
 

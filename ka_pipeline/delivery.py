@@ -1,21 +1,26 @@
-"""Delivery: each rendered scorecard goes out exactly once, through an outbox.
+"""Delivery: each version of a scorecard goes out exactly once, through an outbox.
 
-One message per owner and period, keyed ``<owner_code>|<period_kind>|<period_start>``
-(``ops_outbox.message_key``). :func:`deliver`:
+A version of an owner's scorecard for a period is one ``ops_outbox`` row, keyed
+``<owner>|<kind>|<period_start>`` (version 1) or ``...|r<N>`` (revision N).
+:func:`deliver`:
 
-1. key unknown: build the MIME message, write ``<outbox>/<YYYY-MM>/<owner>.eml`` and an
-   ``.html`` preview (images inlined as data: URIs), and insert the ops_outbox row with
-   status ``written`` in one transaction (files are written to ``.tmp`` then renamed);
-2. SMTP configured (``settings.smtp_url``) and the row is not ``sent``: send the ``.eml``
-   as written (same bytes, same Message-ID), then mark it ``sent``; an SMTP error marks it
-   ``failed`` with the error and is not raised, so the other owners still go out;
-3. a ``sent`` row is never sent again; without SMTP, ``written`` is the final state.
+1. **write**: the run that inserts the row (``insert ... on conflict do nothing``)
+   writes ``<outbox>/<YYYY-MM>/<owner>[.rN].eml`` and an ``.html`` preview in the same
+   transaction (``.tmp`` then rename); a write error rolls the row back, removes the
+   ``.tmp`` and is reported for that owner only;
+2. **claim**: with SMTP configured, a run sends the ``.eml`` only after moving the row
+   from ``written``/``failed`` to ``sending`` with its own claim token in one
+   conditional update: of two runs at the same time, one sends and the other skips;
+3. **send**: the ``.eml`` as written (same bytes, same Message-ID); once the server has
+   accepted the message it is ``sent``, whatever happens at QUIT; an SMTP error marks
+   it ``failed`` (retried by the next run) and the other owners still go out.
 
-A later call retries ``failed`` (and ``written``, once SMTP is configured) rows. The one
-gap no outbox can close: a crash after the SMTP server accepted the message but before
-the row says ``sent`` sends it again on the next run; the deterministic Message-ID lets
-mail clients recognise the duplicate. To re-issue a corrected scorecard, delete its
-ops_outbox row (docs/scorecard.md).
+A ``sent`` row is never sent again; without SMTP, ``written`` is the final state. A
+claim older than :data:`CLAIM_STALE_S` (a run killed mid-send) may be taken over: the
+one case where a mail can go out twice, and its deterministic Message-ID lets mail
+clients recognise it. When a period's figures change after it was mailed,
+:mod:`ka_pipeline.release` adds the next version; an unsent older version is marked
+``superseded`` and never sent.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import html as html_lib
+import json
 import os
 import re
 import smtplib
 import ssl
+import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
@@ -39,10 +46,11 @@ import sqlalchemy as sa
 
 from ka_pipeline.config import Config, Owner
 from ka_pipeline.errors import ConfigError
-from ka_pipeline.scorecard import RenderedMail, build_scorecards, render
+from ka_pipeline.scorecard import RenderedMail, Scorecard, build_scorecards, figures, render
 from ka_pipeline.settings import Settings
 
 SMTP_TIMEOUT_S = 30
+CLAIM_STALE_S = 900  # a claim this old belongs to a run that died mid-send
 _SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
@@ -88,8 +96,18 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def message_key(owner_code: str, period_kind: str, period_start: date) -> str:
-    return f"{owner_code}|{period_kind}|{period_start.isoformat()}"
+def message_key(owner_code: str, period_kind: str, period_start: date, version: int = 1) -> str:
+    key = f"{owner_code}|{period_kind}|{period_start.isoformat()}"
+    return key if version == 1 else f"{key}|r{version}"
+
+
+def safe_name(owner_code: str) -> str:
+    """A file name for the owner: the code itself when it is safe, else a cleaned code
+    with a digest of the real one, so that ``wang fang`` and ``wang_fang`` differ."""
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", owner_code):
+        return owner_code
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", owner_code)[:40]
+    return f"{cleaned}-{hashlib.sha256(owner_code.encode()).hexdigest()[:8]}"
 
 
 def _domain(mail_from: str) -> str:
@@ -105,16 +123,16 @@ def message_id(key: str, mail_from: str) -> str:
 
 
 def outbox_paths(
-    settings: Settings, owner_code: str, period_kind: str, period_start: date
+    settings: Settings, owner_code: str, period_kind: str, period_start: date, version: int = 1
 ) -> tuple[Path, Path]:
     folder = (
         f"{period_start:%Y-%m}"
         if period_kind == "month"
         else (f"{period_kind}-{period_start.isoformat()}")
     )
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", owner_code)
+    name = safe_name(owner_code) + ("" if version == 1 else f".r{version}")
     base = settings.outbox_dir / folder
-    return base / f"{safe}.eml", base / f"{safe}.html"
+    return base / f"{name}.eml", base / f"{name}.html"
 
 
 def build_message(
@@ -180,13 +198,18 @@ def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a failed write leaves no ``.tmp`` behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _smtp_send(target: SmtpTarget, sender: str, recipients: list[str], data: bytes) -> None:
@@ -199,12 +222,21 @@ def _smtp_send(target: SmtpTarget, sender: str, recipients: list[str], data: byt
         )
     else:
         client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
-    with client:
+    try:
         if target.scheme == "smtp+starttls":
             client.starttls(context=ssl.create_default_context())
         if target.username:
             client.login(target.username, target.password or "")
         client.sendmail(sender, recipients, data)
+    except BaseException:
+        client.close()
+        raise
+    # Accepted: the mail is sent. A server that answers QUIT with an error (421) or
+    # hangs up does not make it unsent.
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _recipients(data: bytes) -> list[str]:
@@ -213,97 +245,143 @@ def _recipients(data: bytes) -> list[str]:
     return [addr for _, addr in getaddresses([str(f) for f in fields]) if addr]
 
 
-def _status(conn: sa.Connection, key: str):
+def latest_version(conn: sa.Connection, owner_code: str, period_kind: str, period_start: date):
+    """The newest ops_outbox row of an owner's period (None: never written)."""
     return conn.execute(
-        sa.text("select status, eml_path from ops_outbox where message_key = :k"), {"k": key}
+        sa.text(
+            "select message_key, version, status, content_hash, figures, created_at, eml_path"
+            " from ops_outbox where owner_code = :o and period_kind = :k and period_start = :s"
+            " order by version desc limit 1"
+        ),
+        {"o": owner_code, "k": period_kind, "s": period_start},
     ).first()
 
 
+def content_hash(figures: dict[str, str | None]) -> str:
+    return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
+
+
 def deliver(
-    engine: sa.Engine,
-    settings: Settings,
-    owner: Owner,
-    period_kind: str,
-    period_start: date,
-    period_end: date,
-    rendered: RenderedMail,
+    engine: sa.Engine, settings: Settings, card: Scorecard, rendered: RenderedMail
 ) -> DeliveryResult:
-    """Deliver one rendered scorecard exactly once (see the module docstring)."""
+    """Write, claim and send one version of a scorecard (see the module docstring)."""
     target = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
-    key = message_key(owner.code, period_kind, period_start)
-    eml_path, html_path = outbox_paths(settings, owner.code, period_kind, period_start)
+    owner = card.owner
+    key = card.message_key
+    eml_path, html_path = outbox_paths(
+        settings, owner.code, card.period_kind, card.period_start, card.version
+    )
 
     def result(outcome: str, status: str, error: str | None = None) -> DeliveryResult:
         return DeliveryResult(key, owner.code, outcome, status, eml_path, html_path, error)
 
-    with engine.connect() as conn:
-        row = _status(conn, key)
+    values = figures(card)
     outcome = "skipped"
-    if row is None:
-        msg = build_message(settings, owner, key, rendered)
-        data = msg.as_bytes(policy=policy.SMTP)
-        try:
-            # Row and files in one step: a failed write rolls the row back; a failed
-            # commit leaves files that the next run overwrites.
-            with engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "insert into ops_outbox (message_key, owner_email, locale, period_kind,"
-                        " period_start, period_end, subject, eml_path, status, attempts,"
-                        " created_at) values (:k, :e, :l, :pk, :ps, :pe, :s, :p, 'written', 0,"
-                        " :t)"
-                    ),
-                    {
-                        "k": key,
-                        "e": owner.email,
-                        "l": owner.locale,
-                        "pk": period_kind,
-                        "ps": period_start,
-                        "pe": period_end,
-                        "s": rendered.subject,
-                        "p": str(eml_path),
-                        "t": datetime.now(),
-                    },
-                )
+    msg = build_message(settings, owner, key, rendered)
+    data = msg.as_bytes(policy=policy.SMTP)
+    try:
+        with engine.begin() as conn:
+            inserted = conn.execute(
+                sa.text(
+                    "insert into ops_outbox (message_key, owner_code, version, owner_email,"
+                    " locale, period_kind, period_start, period_end, subject, eml_path, status,"
+                    " attempts, created_at, content_hash, figures, changes, gaps) values (:k,"
+                    " :o, :v, :e, :l, :pk, :ps, :pe, :s, :p, 'written', 0, :t, :h, :f, :c, :g)"
+                    " on conflict do nothing returning message_key"
+                ),
+                {
+                    "k": key,
+                    "o": owner.code,
+                    "v": card.version,
+                    "e": owner.email,
+                    "l": owner.locale,
+                    "pk": card.period_kind,
+                    "ps": card.period_start,
+                    "pe": card.period_end,
+                    "s": rendered.subject,
+                    "p": str(eml_path),
+                    "t": datetime.now(),
+                    "h": content_hash(values),
+                    "f": json.dumps(values, sort_keys=True),
+                    "c": json.dumps([vars(c) for c in card.changes]) if card.changes else None,
+                    "g": json.dumps(
+                        {k: [(d.isoformat(), s) for d, s in v] for k, v in card.gaps.items()}
+                    )
+                    if card.gaps
+                    else None,
+                },
+            ).first()
+            if inserted is not None:
+                # Row and files in one step: a failed write rolls the row back.
                 _write_atomic(eml_path, data)
                 _write_atomic(html_path, preview_html(rendered, msg).encode("utf-8"))
-            status, outcome = "written", "written"
-        except sa.exc.IntegrityError:
-            # Another run wrote this key first: from here on it is that run's message.
-            with engine.connect() as conn:
-                row = _status(conn, key)
-    if row is not None:
-        status = row.status
-        if status == "sent" or target is None:
-            return result("skipped", status)
-        eml_path = Path(row.eml_path)
-        if not eml_path.exists():  # removed by hand: write it again
-            msg = build_message(settings, owner, key, rendered)
-            _write_atomic(eml_path, msg.as_bytes(policy=policy.SMTP))
-        data = eml_path.read_bytes()
+                outcome = "written"
+            if card.version > 1 and target is not None:
+                # an older version nobody sent yet must never go out after this one
+                conn.execute(
+                    sa.text(
+                        "update ops_outbox set status = 'superseded' where owner_code = :o"
+                        " and period_kind = :k and period_start = :s and version < :v"
+                        " and status in ('written', 'failed')"
+                    ),
+                    {
+                        "o": owner.code,
+                        "k": card.period_kind,
+                        "s": card.period_start,
+                        "v": card.version,
+                    },
+                )
+    except OSError as exc:
+        return result("failed", "unwritten", f"cannot write {eml_path.parent}: {exc}")
     if target is None:
+        with engine.connect() as conn:
+            status = conn.execute(
+                sa.text("select status from ops_outbox where message_key = :k"), {"k": key}
+            ).scalar_one()
         return result(outcome, status)
+    return _claim_and_send(engine, settings, target, key, result)
 
+
+def _claim_and_send(engine, settings, target, key, result) -> DeliveryResult:
+    token = uuid.uuid4().hex
+    now = datetime.now()
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            sa.text(
+                "update ops_outbox set status = 'sending', claim_token = :tok, claimed_at = :t,"
+                " attempts = attempts + 1 where message_key = :k and (status in ('written',"
+                " 'failed') or (status = 'sending' and claimed_at < :stale))"
+                " returning eml_path"
+            ),
+            {"tok": token, "t": now, "k": key, "stale": now - timedelta(seconds=CLAIM_STALE_S)},
+        ).first()
+    if claimed is None:  # sent, superseded, or another run is sending it right now
+        with engine.connect() as conn:
+            status = conn.execute(
+                sa.text("select status from ops_outbox where message_key = :k"), {"k": key}
+            ).scalar_one()
+        return result("skipped", status)
     try:
+        data = Path(claimed.eml_path).read_bytes()
         _smtp_send(target, parseaddr(settings.mail_from)[1], _recipients(data), data)
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "update ops_outbox set status = 'failed', attempts = attempts + 1,"
-                    " last_error = :err where message_key = :k and status <> 'sent'"
+                    "update ops_outbox set status = 'failed', last_error = :err"
+                    " where message_key = :k and claim_token = :tok"
                 ),
-                {"k": key, "err": error},
+                {"k": key, "err": error, "tok": token},
             )
         return result("failed", "failed", error)
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "update ops_outbox set status = 'sent', attempts = attempts + 1,"
-                " last_error = null, sent_at = :t where message_key = :k"
+                "update ops_outbox set status = 'sent', last_error = null, sent_at = :t"
+                " where message_key = :k and claim_token = :tok"
             ),
-            {"k": key, "t": datetime.now()},
+            {"k": key, "t": datetime.now(), "tok": token},
         )
     return result("sent", "sent")
 
@@ -316,23 +394,15 @@ def send_scorecards(
     period_end: date,
     as_of: date,
 ) -> list[DeliveryResult]:
-    """Build, render and deliver every owner's monthly scorecard; one result per owner.
+    """Build, render and deliver every owner's monthly scorecard now; one result each.
 
-    Safe to call again: already delivered scorecards are skipped, failed ones retried.
+    The low-level step under :func:`ka_pipeline.release.release_scorecards` (which adds
+    the completeness rule and revisions). Safe to call again: delivered scorecards are
+    skipped, failed ones retried.
     """
     if settings.smtp_url:
         parse_smtp_url(settings.smtp_url)  # a bad URL stops the run before anything is written
-    results = []
-    for card in build_scorecards(engine, config, period_start, period_end, as_of):
-        results.append(
-            deliver(
-                engine,
-                settings,
-                card.owner,
-                card.period_kind,
-                card.period_start,
-                card.period_end,
-                render(card),
-            )
-        )
-    return results
+    return [
+        deliver(engine, settings, card, render(card))
+        for card in build_scorecards(engine, config, period_start, period_end, as_of)
+    ]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ka_pipeline.config import MASTER_COLUMNS, Config
 from ka_pipeline.load import bulk_insert
+from ka_pipeline.locks import xact_lock
 
 REF_TABLES = (
     "ref_owner",
@@ -112,6 +113,7 @@ def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:
     frames = _frames(config)
     counts = {}
     with engine.begin() as conn:
+        xact_lock(conn, "master-data")  # two runs at once: one replaces, then the other
         for table in REF_TABLES:
             conn.execute(sa.text(f"delete from {table}"))
             counts[table] = bulk_insert(conn, table, frames[table])

@@ -1,71 +1,177 @@
 """The nightly job as separate steps, for a scheduler that runs one task per chain.
 
 Each function is importable without Airflow and returns plain JSON-able values (XComs).
-The business date of a scheduled run is the day before its logical date: the run at
-04:00 on 1 November loads the files of 31 October.
+Guarantees:
+
+* **Business date.** A run loads the business day before the day it runs *in the DAG's
+  timezone*: the 04:00 Asia/Shanghai run of 1 November (logical date
+  2026-10-31T20:00Z) loads 31 October, whatever the server's or the metadata DB's
+  timezone (:func:`business_date_for`).
+* **One writer per chain** (:func:`ka_pipeline.pipeline.process_chain`), so retries,
+  overlapping runs and backfills of the same chain serialise in the warehouse.
+* **Honest outcomes.** :func:`load_chain` loads and models what it can, records the
+  day's state, then raises :class:`ChainIncomplete` when a file of the day was
+  rejected or a daily feed is missing, so the task fails (and is retried: a late file
+  is picked up) with the reason in its log.
+* **Scorecards** go out through :func:`ka_pipeline.release.release_scorecards`: only
+  complete periods, revisions when data changed, never from a backfill unless asked.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import logging
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from ka_pipeline.config import load_config
-from ka_pipeline.errors import KaError
+from ka_pipeline.errors import ConfigError, KaError
 from ka_pipeline.masterdata import publish_master_data
-from ka_pipeline.models import run_models
-from ka_pipeline.pipeline import is_month_end, mail_month_scorecards, run_chain
-from ka_pipeline.settings import load_settings
+from ka_pipeline.settings import Settings
 from ka_pipeline.warehouse import connect
 
+log = logging.getLogger("ka_pipeline")
 
-def business_date_for(logical: datetime | date | str | None, override: str | None) -> date:
-    """The business date a run loads: ``override`` if given, else logical date - 1 day."""
+
+class ChainIncomplete(KaError):
+    """A chain's day is loaded as far as it could be, but a file is rejected or missing."""
+
+
+def business_date_for(
+    run_time: datetime | str | None, tz: str | ZoneInfo, override: str | date | None = None
+) -> date:
+    """The business date a run loads: ``override`` if given, else the day before the
+    run's date in ``tz``.
+
+    ``run_time`` is the end of the run's data interval (for the cron trigger timetable
+    it equals the logical date), or its ``run_after`` for a manual run without one. A
+    naive datetime is taken as UTC, as Airflow stores them.
+    """
     if override:
-        return date.fromisoformat(str(override))
-    if logical is None:
-        raise ValueError("a run needs a logical date or a business_date param")
-    if isinstance(logical, str):
-        logical = datetime.fromisoformat(logical)
-    day = logical.date() if isinstance(logical, datetime) else logical
-    return day - timedelta(days=1)
+        return override if isinstance(override, date) else date.fromisoformat(str(override))
+    if run_time is None:
+        raise KaError("a run needs a data interval, a run_after or a business_date param")
+    if isinstance(run_time, str):
+        run_time = datetime.fromisoformat(run_time)
+    if run_time.tzinfo is None:
+        run_time = run_time.replace(tzinfo=UTC)
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(str(tz))
+    return run_time.astimezone(zone).date() - timedelta(days=1)
 
 
-def prepare() -> list[str]:
-    """Migrate the warehouse, publish master data; return the chain codes to run."""
-    settings = load_settings()
+def _settings(settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    from ka_pipeline.airflow_settings import settings_from_airflow
+
+    return settings_from_airflow()
+
+
+def prepare(chains: list[str] | None = None, settings: Settings | None = None) -> list[str]:
+    """Migrate the warehouse, publish master data; return the chain codes to run.
+
+    ``chains``: the run's ``chains`` param (none or empty: every configured chain).
+    """
+    settings = _settings(settings)
     config = load_config(settings.config_dir)
-    publish_master_data(connect(settings.warehouse_url), config)
-    return sorted(config.chains)
+    unknown = sorted(set(chains or ()) - set(config.chains))
+    if unknown:
+        raise ConfigError(
+            f"unknown chain(s) {', '.join(unknown)} in the run's `chains`; configured:"
+            f" {', '.join(sorted(config.chains))}"
+        )
+    engine = connect(settings.warehouse_url)
+    log.info("warehouse %s", engine.url.render_as_string(hide_password=True))
+    publish_master_data(engine, config)
+    return sorted(chains) if chains else sorted(config.chains)
 
 
-def load_chain(chain_code: str, business_date: date) -> dict[str, Any]:
-    """Load one chain's files of ``business_date`` and rebuild that chain's models."""
-    settings = load_settings()
+def load_chain(
+    chain_code: str, business_date: date, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Load one chain's files of ``business_date``, rebuild its models, record the day.
+
+    Raises :class:`ChainIncomplete` (after everything else is done) when a file of the
+    day is rejected or a daily feed is missing.
+    """
+    from ka_pipeline.pipeline import process_chain
+
+    settings = _settings(settings)
     config = load_config(settings.config_dir)
     engine = connect(settings.warehouse_url)
-    result = run_chain(
-        engine, settings, config, chain_code, business_date, business_date + timedelta(days=1)
+    log.info("%s: business date %s", chain_code, business_date)
+    result, model_rows = process_chain(
+        engine,
+        settings,
+        config,
+        chain_code,
+        business_date,
+        business_date + timedelta(days=1),
+        progress=log.info,
     )
-    run_models(engine, [chain_code])
-    return {
+    for feed, c in sorted(result.feeds.items()):
+        log.info(
+            "%s %s %s: %d file(s), %d unchanged, %d rejected; rows read %d, loaded %d,"
+            " quarantined %d",
+            chain_code,
+            feed,
+            business_date,
+            c.files,
+            c.skipped,
+            c.rejected,
+            c.rows_read,
+            c.rows_loaded,
+            c.rows_quarantined,
+        )
+    if model_rows:
+        log.info("%s models: %s", chain_code, ", ".join(f"{t} {n}" for t, n in model_rows.items()))
+    with engine.connect() as conn:
+        state = conn.execute(
+            sa.text(
+                "select status, reason from ops_chain_day where chain_code = :c"
+                " and business_date = :d"
+            ),
+            {"c": chain_code, "d": business_date},
+        ).first()
+    summary = {
         "chain_code": chain_code,
         "business_date": business_date.isoformat(),
         "feeds": {feed: vars(counts) for feed, counts in result.feeds.items()},
         "rejected": result.rejected,
         "missing": result.missing,
+        "state": state.status if state else "unknown",
     }
+    if state is not None and state.status != "ok":
+        raise ChainIncomplete(f"{chain_code} {business_date}: {state.status}: {state.reason}")
+    return summary
 
 
-def send_month_scorecards(business_date: date, force: bool = False) -> list[str]:
-    """On a month end (or when forced), mail every owner's scorecard of that month."""
-    if not (force or is_month_end(business_date)):
+def send_scorecards(
+    business_date: date,
+    mode: str = "auto",
+    *,
+    backfill: bool = False,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Release the scorecards due as of ``business_date`` (``mode``: auto|always|never).
+
+    A backfill run mails nothing unless ``mode`` is ``always``. Raises when a mail could
+    not be delivered (every owner was tried), so the scheduler retries the rest.
+    """
+    if mode == "never" or (backfill and mode != "always"):
+        log.info("scorecards: not mailed (mode %s%s)", mode, ", backfill" if backfill else "")
         return []
-    settings = load_settings()
+    from ka_pipeline.release import release_scorecards
+
+    settings = _settings(settings)
     config = load_config(settings.config_dir)
     engine = connect(settings.warehouse_url)
-    results = mail_month_scorecards(engine, settings, config, business_date)
+    results = release_scorecards(
+        engine, settings, config, business_date, force_month=mode == "always", progress=log.info
+    )
     failed = [r for r in results if r.outcome == "failed"]
-    if failed:  # every owner was tried; fail the task so the scheduler retries the rest
+    if failed:
         raise KaError("scorecards not delivered: " + "; ".join(str(r) for r in failed))
     return [str(r) for r in results]

@@ -15,10 +15,8 @@ Guarantees:
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import traceback
-from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +27,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ka_pipeline.config import Chain, Config, load_config
+from ka_pipeline.daystatus import record_days
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
 from ka_pipeline.load import FileLoad, publish
+from ka_pipeline.locks import chain_lock
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
 from ka_pipeline.parse import Parsed, normalise, read_file
@@ -46,8 +46,9 @@ PUBLISH_BATCH_FILES = 100  # files per transaction: bounds memory on long backfi
 DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
 
 
-def stderr_progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def stdout_progress(message: str) -> None:
+    """Progress of a run: ordinary output (stdout), never an error stream."""
+    print(message, flush=True)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def run_chain(
     end: date,
     *,
     force: bool = False,
-    progress: Progress = stderr_progress,
+    progress: Progress = stdout_progress,
 ) -> ChainResult:
     """Load one chain's files with start <= business date < end (no models, no mail)."""
     chain = config.chain(chain_code)
@@ -231,19 +232,81 @@ def run_chain(
     return result
 
 
-def is_month_end(day: date) -> bool:
-    return day.day == monthrange(day.year, day.month)[1]
+def _missing_by_day(missing: list[str]) -> dict[date, list[str]]:
+    """``["sales 2026-10-31", ...]`` (ChainResult.missing) by date."""
+    by_day: dict[date, list[str]] = defaultdict(list)
+    for item in missing:
+        feed, _, day = item.rpartition(" ")
+        by_day[date.fromisoformat(day)].append(feed)
+    return by_day
 
 
-def mail_month_scorecards(
-    engine: sa.Engine, settings: Settings, config: Config, as_of: date
-) -> list:
-    """Deliver every owner's scorecard of the month holding ``as_of`` (each once)."""
-    from ka_pipeline.delivery import send_scorecards  # jinja2, Pillow: only when mailing
+def _max_load_id(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.text("select coalesce(max(load_id), 0) from ops_load_log")).scalar()
+        )
 
-    start = as_of.replace(day=1)
-    end = as_of.replace(day=monthrange(as_of.year, as_of.month)[1])
-    return send_scorecards(engine, settings, config, start, end, as_of)
+
+def _loaded_days(engine: sa.Engine, chain_code: str, after_load_id: int) -> set[date]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select distinct business_date from ops_load_log where chain_code = :c"
+                " and load_id > :id and status = 'loaded'"
+            ),
+            {"c": chain_code, "id": after_load_id},
+        )
+        return {r[0] for r in rows}
+
+
+def process_chain(
+    engine: sa.Engine,
+    settings: Settings,
+    config: Config,
+    chain_code: str,
+    start: date,
+    end: date,
+    *,
+    force: bool = False,
+    progress: Progress = stdout_progress,
+) -> tuple[ChainResult, dict[str, int]]:
+    """Load, model and record one chain for ``start <= business date < end``.
+
+    The one writer of the chain (:func:`ka_pipeline.locks.chain_lock`): a second run of
+    the same chain waits, then finds the files loaded and does nothing. Models run only
+    when some file was loaded or a day was not complete before (a re-run of a loaded
+    date does no model work). Every day of the range gets its ``ops_chain_day`` state,
+    also when the chain fails. Returns the chain's result and the model rows written.
+    """
+    model_rows: dict[str, int] = {}
+    with chain_lock(engine, f"chain:{chain_code}", progress=progress):
+        before = _max_load_id(engine)
+        try:
+            result = run_chain(
+                engine, settings, config, chain_code, start, end, force=force, progress=progress
+            )
+            loaded = _loaded_days(engine, chain_code, before)
+            with engine.connect() as conn:
+                settled = conn.execute(
+                    sa.text(
+                        "select count(*) from ops_chain_day where chain_code = :c"
+                        " and business_date >= :s and business_date < :e and status = 'ok'"
+                    ),
+                    {"c": chain_code, "s": start, "e": end},
+                ).scalar_one()
+            if loaded or force or settled < (end - start).days:
+                progress(f"  {chain_code}: rebuilding models")
+                with _timed(result.seconds, "models"):
+                    model_rows = run_models(engine, [chain_code])
+        except Exception as exc:  # record the failed days, then let the caller decide
+            error = f"{type(exc).__name__}: {exc}"
+            record_days(engine, chain_code, start, end, missing={}, error=error)
+            raise
+        record_days(
+            engine, chain_code, start, end, missing=_missing_by_day(result.missing), loaded=loaded
+        )
+    return result, model_rows
 
 
 def run(
@@ -254,13 +317,14 @@ def run(
     chains: list[str] | None = None,
     force: bool = False,
     scorecards: str = "auto",
-    progress: Progress = stderr_progress,
+    progress: Progress = stdout_progress,
 ) -> RunSummary:
     """Run business dates ``start..end`` (inclusive) for ``chains`` (default: all).
 
-    ``scorecards``: ``auto`` mails the month's scorecards when ``end`` is a month end
-    and every chain ran, ``always`` mails those of the month of ``end`` whatever the
-    day, ``never`` mails none.
+    ``scorecards``: ``auto`` releases the scorecards that are due as of ``end``
+    (complete periods, revisions; :mod:`ka_pipeline.release`) when the run covers every
+    chain; ``always`` also sends the month of ``end`` now, stating any gap; ``never``
+    mails nothing.
     """
     if end < start:
         raise KaError(f"the range is empty: {start} is after {end}")
@@ -276,11 +340,12 @@ def run(
     for code in codes:
         progress(f"{code}: loading {start} .. {end}")
         try:
-            summary.chains.append(
-                run_chain(
-                    engine, settings, config, code, start, stop, force=force, progress=progress
-                )
+            result, model_rows = process_chain(
+                engine, settings, config, code, start, stop, force=force, progress=progress
             )
+            summary.chains.append(result)
+            for table, n in model_rows.items():
+                summary.model_rows[table] = summary.model_rows.get(table, 0) + n
         except Exception as exc:  # isolate chains: report and go on with the others
             log.exception("chain %s failed", code)
             failed = ChainResult(code, error=f"{type(exc).__name__}: {exc}")
@@ -290,16 +355,18 @@ def run(
     for chain_result in summary.chains:
         for stage, seconds in chain_result.seconds.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
-    healthy = [c.chain_code for c in summary.chains if not c.error]
-    if healthy:
-        progress(f"models: rebuilding for {', '.join(healthy)}")
-        with _timed(summary.stage_seconds, "models"):
-            summary.model_rows = run_models(engine, healthy)
     # A run for some chains only (a backfill, a re-run) mails nothing unless asked.
-    auto = scorecards == "auto" and chains is None and is_month_end(end)
-    if scorecards == "always" or auto:
-        progress(f"scorecards: {end:%Y-%m}")
+    if scorecards == "always" or (scorecards == "auto" and chains is None):
+        from ka_pipeline.release import release_scorecards  # jinja2, Pillow: only when mailing
+
         with _timed(summary.stage_seconds, "scorecards"):
-            summary.mails = mail_month_scorecards(engine, settings, config, end)
+            summary.mails = release_scorecards(
+                engine,
+                settings,
+                config,
+                end,
+                force_month=scorecards == "always",
+                progress=progress,
+            )
     summary.seconds = time.monotonic() - began
     return summary

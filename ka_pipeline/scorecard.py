@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -143,6 +144,72 @@ class ChainCard:
 
 
 @dataclass(frozen=True)
+class FigureChange:
+    """One figure of a period that changed since the last mail (a revision)."""
+
+    chain_code: str
+    label: str  # a strings.yaml key
+    kind: str  # money | pct | int | text
+    before: str | None
+    after: str | None
+
+
+# The figures of a period that a revision compares: (strings.yaml key, kind, getter).
+# They come from the period's data only, never from the run date, so a mail is revised
+# when its data changes and not because a day passed.
+FIGURES: tuple[tuple[str, str, Callable[[ChainCard], Any]], ...] = (
+    ("sellout", "money", lambda c: c.kpi and c.kpi.sellout_amount),
+    ("units", "int", lambda c: c.kpi and c.kpi.sellout_units),
+    ("sellout_ly", "money", lambda c: c.kpi and c.kpi.sellout_amount_ly),
+    ("yoy", "pct", lambda c: c.kpi and c.kpi.yoy_growth),
+    ("target", "money", lambda c: c.kpi and c.kpi.target_amount),
+    ("achievement", "pct", lambda c: c.kpi and c.kpi.target_achievement),
+    ("sell_in", "money", lambda c: c.kpi and c.kpi.sell_in_net),
+    ("active_stores", "int", lambda c: c.kpi and c.kpi.active_stores),
+    ("distribution", "pct", lambda c: c.kpi and c.kpi.distribution_rate),
+    ("promo_share", "pct", lambda c: c.kpi and c.kpi.promo_share),
+    ("trade_spend", "money", lambda c: c.kpi and c.kpi.trade_spend),
+    ("trade_spend_rate", "pct", lambda c: c.kpi and c.kpi.trade_spend_rate),
+    ("sales_days", "int", lambda c: c.kpi and c.kpi.sales_days),
+    ("eligible_base", "money", lambda c: c.rebate and c.rebate.eligible_base_ytd),
+    ("earned", "money", lambda c: c.rebate and c.rebate.rebate_earned),
+    ("taken", "money", lambda c: c.rebate and c.rebate.rebate_taken),
+    ("gap", "money", lambda c: c.rebate and c.rebate.gap_to_next_tier),
+    ("feed_issues", "int", lambda c: len(c.feed_problems)),
+)
+
+
+def figures(card: Scorecard) -> dict[str, str | None]:
+    """The period's figures, ``"<chain>.<label>" -> value as text``, plus its gaps."""
+    values: dict[str, str | None] = {}
+    for chain in card.chains:
+        for label, _, get in FIGURES:
+            value = get(chain)
+            values[f"{chain.code}.{label}"] = None if value is None else str(value)
+        gaps = card.gaps.get(chain.code, [])
+        values[f"{chain.code}.gaps_title"] = "; ".join(f"{d} {state}" for d, state in gaps) or None
+    return values
+
+
+def figure_changes(
+    before: dict[str, str | None], after: dict[str, str | None]
+) -> tuple[FigureChange, ...]:
+    """The figures that differ, in the order of :data:`FIGURES`, gaps last."""
+    kinds = {label: kind for label, kind, _ in FIGURES} | {"gaps_title": "gaps"}
+    changes = []
+    for key in after.keys() | before.keys():
+        if before.get(key) != after.get(key):
+            chain, _, label = key.partition(".")
+            changes.append(
+                FigureChange(
+                    chain, label, kinds.get(label, "text"), before.get(key), after.get(key)
+                )
+            )
+    order = {label: i for i, label in enumerate(kinds)}
+    return tuple(sorted(changes, key=lambda c: (c.chain_code, order.get(c.label, 99))))
+
+
+@dataclass(frozen=True)
 class Headline:
     sellout: Decimal | None
     target: Decimal | None
@@ -163,10 +230,15 @@ class Scorecard:
     period_end: date  # inclusive
     as_of: date
     chains: list[ChainCard]
+    version: int = 1  # > 1: a revision of a mail already sent (ops_outbox)
+    changes: tuple[FigureChange, ...] = ()  # what changed since the last version
+    # chain -> the days keeping the period from complete: (day, failed|incomplete|not_run)
+    gaps: dict[str, list[tuple[date, str]]] = field(default_factory=dict)
 
     @property
     def message_key(self) -> str:
-        return f"{self.owner.code}|{self.period_kind}|{self.period_start.isoformat()}"
+        key = f"{self.owner.code}|{self.period_kind}|{self.period_start.isoformat()}"
+        return key if self.version == 1 else f"{key}|r{self.version}"
 
     @property
     def headline(self) -> Headline:
@@ -768,7 +840,31 @@ def deductions_csv(card: Scorecard, t: _T | None = None) -> bytes:
 def subject(card: Scorecard, t: _T | None = None) -> str:
     t = t or _T(card.owner.locale)
     names = t("name_separator").join(t.chain_name(c.chain) for c in card.chains)
-    return t("subject", period=t.month(card.period_start), chains=names)
+    text = t("subject", period=t.month(card.period_start), chains=names)
+    return t("revised_prefix") + text if card.version > 1 else text
+
+
+def _gap_lines(gaps: list[tuple[date, str]], t: _T) -> list[str]:
+    """``2026-10-29 – 10-30 (files missing)``: the gap days grouped by their state."""
+    by_state: dict[str, list[date]] = {}
+    for day, state in gaps:
+        by_state.setdefault(state, []).append(day)
+    return [f"{t.dates(days)}{t('gap_' + state)}" for state, days in by_state.items()]
+
+
+def change_value(kind: str, value: str | None) -> str:
+    """A figure of a revision's change list, formatted like the rest of the mail."""
+    if value is None:
+        return DASH
+    if kind == "money":
+        return fmt_money(Decimal(value))
+    if kind == "pct":
+        return fmt_pct(Decimal(value))
+    if kind == "int":
+        return fmt_int(int(value))
+    if kind == "gaps":  # "2026-10-30 incomplete; ...": the days are what the reader needs
+        return ", ".join(part.split(" ")[0] for part in value.split("; "))
+    return value
 
 
 def render(card: Scorecard) -> RenderedMail:
@@ -795,6 +891,8 @@ def render(card: Scorecard) -> RenderedMail:
         "red": RED,
         "grey": GREY,
         "shown": DEDUCTIONS_SHOWN,
+        "change_value": change_value,
+        "gap_lines": lambda gaps: _gap_lines(gaps, t),
     }
     env = _env()
     html = env.get_template("scorecard.html.j2").render(context)

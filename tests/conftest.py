@@ -20,6 +20,10 @@ from aiosmtpd.controller import Controller
 
 from ka_pipeline.warehouse import create_engine, migrate
 
+# A test that leaves a DuckDB file open while a subprocess needs it fails in a minute
+# instead of waiting the default 15 minutes.
+os.environ.setdefault("KA_LOCK_TIMEOUT_S", "60")
+
 ENABLE_PG = (
     "set KA_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres "
     "to run the PostgreSQL tests"

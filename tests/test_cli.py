@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,25 +78,50 @@ def test_one_chain_failing_does_not_stop_the_others(
     assert "mart_chain_month 1" in out
 
 
-def test_a_locked_duckdb_file_gives_a_clear_error(home: Path, capsys) -> None:
-    warehouse = home / "warehouse.duckdb"
+def _hold_duckdb(warehouse: Path, seconds: float) -> subprocess.Popen:
+    """Another process that opens the DuckDB file and keeps it for ``seconds``."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             f"import duckdb, time; db = duckdb.connect({str(warehouse)!r});"
-            " print('ready', flush=True);"
-            " time.sleep(60)",
+            f" print('ready', flush=True); time.sleep({seconds}); db.close()",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_a_busy_duckdb_file_is_waited_for_then_a_clear_error(
+    home: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KA_LOCK_TIMEOUT_S", "1")
+    holder = _hold_duckdb(home / "warehouse.duckdb", 60)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        began = time.monotonic()
         assert cli(home, "status") == 1
+        assert time.monotonic() - began >= 1  # it waited the bounded time first
         err = capsys.readouterr().err
-        assert "cannot use the warehouse" in err and "Could not set lock" in err
-        assert "run one at a time, or use PostgreSQL" in err
+        assert f"is in use by process {holder.pid}" in err
+        assert "gave up after 1 s (KA_LOCK_TIMEOUT_S)" in err
+        assert "run one at a time" in err and "use PostgreSQL" in err
+        assert "Traceback" not in err
     finally:
         holder.kill()
+        holder.wait()
+
+
+def test_a_run_waits_for_the_duckdb_file_and_then_goes_on(
+    home: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KA_LOCK_TIMEOUT_S", "60")
+    holder = _hold_duckdb(home / "warehouse.duckdb", 2)
+    try:
+        assert cli(home, "run --date 2026-10-31 --scorecards never") == 0
+        out = capsys.readouterr().out
+        assert f"warehouse: waiting for process {holder.pid}" in out
+        assert "mart_chain_month 2" in out
+    finally:
         holder.wait()

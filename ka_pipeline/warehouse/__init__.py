@@ -2,7 +2,9 @@
 
 Guarantees: :func:`connect` returns an engine whose schema is migrated to the latest
 version; migrations are plain SQL files in ``migrations/``, applied once each, in order,
-and recorded with their checksum in ``ops_schema_migrations``.
+and recorded with their checksum in ``ops_schema_migrations``. Concurrent first-time
+migrations are safe: on PostgreSQL they take an advisory lock, on DuckDB the file admits
+one process (opened with a bounded wait, :mod:`ka_pipeline.locks`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ka_pipeline.errors import ConfigError
+from ka_pipeline.locks import chain_lock, wait_for_duckdb
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def create_engine(url: str) -> sa.Engine:
-    """Build an engine; for DuckDB the file's folder is created first."""
+    """Build an engine; for DuckDB the file's folder is created and the file opened
+    with a bounded wait while another process holds it."""
     if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
         Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True)
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "duckdb":
+        wait_for_duckdb(engine, progress=lambda message: print(message, flush=True))
+    return engine
 
 
 def is_duckdb(engine_or_conn: sa.Engine | sa.Connection) -> bool:
@@ -52,6 +59,11 @@ def split_statements(script: str) -> list[str]:
 
 def migrate(engine: sa.Engine) -> list[str]:
     """Apply pending migrations; return the names applied. Safe to call every run."""
+    with chain_lock(engine, "migrate"):
+        return _migrate(engine)
+
+
+def _migrate(engine: sa.Engine) -> list[str]:
     applied_now: list[str] = []
     with engine.begin() as conn:
         conn.execute(
