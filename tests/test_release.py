@@ -125,11 +125,11 @@ def test_a_restated_file_after_the_mail_sends_one_revision_with_what_changed(
     assert _outbox(home) == ["ann.eml", "wang.eml"]
     before = _text(_mail(home, "ann.eml"))
 
-    # AAA restates the 31st: store S001's amount 120.00 becomes 220.00
+    # AAA restates the 31st: store A01's 4 units are worth 21.96, not 11.96
     sales = home / "feeds" / "AAA" / "sales" / "AAA_sales_20261031.csv"
     text = sales.read_text(encoding="utf-8")
-    assert ",120.00" in text
-    sales.write_text(text.replace(",120.00", ",220.00", 1), encoding="utf-8")
+    assert "A01,6901234567892,4,11.96," in text
+    sales.write_text(text.replace("4,11.96,", "4,21.96,", 1), encoding="utf-8")
     backfill = run(settings, D31, D31, chains=["AAA"], **QUIET)
     assert backfill.mails == []  # a run for some chains mails nothing
     assert _outbox(home) == ["ann.eml", "wang.eml"]
@@ -140,7 +140,9 @@ def test_a_restated_file_after_the_mail_sends_one_revision_with_what_changed(
     assert revised["Subject"].startswith("[Revised] ")
     text = _text(revised)
     assert "Revised scorecard, version 2" in text
-    assert "AAA · Sell-out" in text and "→" not in before
+    old = before.split("Sell-out: ", 1)[1].split()[0]  # the first mail's headline sell-out
+    new = f"¥{float(old[1:].replace(',', '')) + 10:,.2f}"  # + 10.00 restated
+    assert f"AAA · Sell-out: {old} → {new}" in text, text[:1200]
     assert revised["Message-ID"] != _mail(home, "ann.eml")["Message-ID"]
 
     run(settings, NOV1, NOV1, **QUIET)  # idempotent: no third version
