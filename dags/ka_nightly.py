@@ -33,6 +33,7 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 TIMEZONE = os.environ.get("KA_TIMEZONE", "Asia/Shanghai")
 SCHEDULE = os.environ.get("KA_SCHEDULE", "0 4 * * *")
 POOL = "ka_warehouse"
+RETRIES = int(os.environ.get("KA_TASK_RETRIES", "2"))
 
 RAW_ASSETS = [
     Asset(f"ka-warehouse://raw/{feed}") for feed in ("sales", "invoices", "deductions", "payments")
@@ -73,7 +74,7 @@ def _on_failure(context):
     catchup=False,
     max_active_runs=1,
     default_args={
-        "retries": 2,
+        "retries": RETRIES,
         "retry_delay": timedelta(minutes=20),
         "execution_timeout": timedelta(hours=2),
         "pool": POOL,
@@ -126,7 +127,16 @@ def ka_nightly():
             backfill="backfill" in run_type.lower(),
         )
 
-    scorecards(load_chain.expand(chain_code=prepare()))
+    # Airflow's "watcher" pattern: the run's state follows its leaves, and the scorecards
+    # leaf runs whatever the chains did, so this leaf fails the run when any task failed.
+    @task(trigger_rule="one_failed", retries=0, pool="default_pool", on_failure_callback=None)
+    def watcher() -> None:
+        from ka_pipeline.errors import KaError
+
+        raise KaError("a task of this run failed: see the failed task's log and alert mail")
+
+    loads = load_chain.expand(chain_code=prepare())
+    [loads, scorecards(loads)] >> watcher()
 
 
 ka_nightly()

@@ -76,7 +76,7 @@ def test_dags_import_without_errors_and_stay_cheap(airflow_env: dict[str, str]) 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    assert report["tasks"] == ["load_chain", "prepare", "scorecards"]
+    assert report["tasks"] == ["load_chain", "prepare", "scorecards", "watcher"]
     # one mapped task instance per chain, so a failing chain does not stop the others,
     # and the scorecards run once every chain has finished, whatever its state
     assert report["mapped"].endswith("MappedOperator")
@@ -87,27 +87,32 @@ def test_dags_import_without_errors_and_stay_cheap(airflow_env: dict[str, str]) 
     assert [m for m in report["heavy"] if not m.startswith("pandas")] == []
 
 
+def _dag_test(env: dict[str, str], logical_date: str) -> subprocess.CompletedProcess[str]:
+    return _python(
+        f"""
+        import sys
+        from datetime import datetime
+        sys.path.insert(0, "dags")
+        from ka_nightly import ka_nightly
+        run = ka_nightly().test(logical_date=datetime.fromisoformat({logical_date!r}))
+        print("STATE", run.state)
+        """,
+        env,
+    )
+
+
 def test_dag_test_runs_the_night_on_the_embedded_defaults(
     airflow_env: dict[str, str], tmp_path: Path
 ) -> None:
     home = copy_fixture("mini", tmp_path / "home")
     env = {**airflow_env, "KA_HOME": str(home)}
-    env.pop("KA_WAREHOUSE_URL", None)
-    env.pop("KA_SMTP_URL", None)
-    done = _python(
-        """
-        import sys
-        from datetime import datetime, timezone
-        sys.path.insert(0, "dags")
-        from ka_nightly import ka_nightly
-        run = ka_nightly().test(logical_date=datetime(2026, 11, 1, tzinfo=timezone.utc))
-        print("STATE", run.state)
-        """,
-        env,
-    )
+    for name in ("KA_WAREHOUSE_URL", "KA_SMTP_URL", "AIRFLOW_CONN_KA_WAREHOUSE"):
+        env.pop(name, None)
+    # the logical date a real scheduler gives the 04:00 Asia/Shanghai run of 1 November
+    done = _dag_test(env, "2026-10-31T20:00:00+00:00")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "STATE success" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
-    # the logical date 1 November loads business date 31 October for both chains
+    # ... loads business date 31 October for both chains
     engine = connect(f"duckdb:///{home / 'warehouse.duckdb'}")
     loaded = rows(
         engine,
@@ -121,6 +126,57 @@ def test_dag_test_runs_the_night_on_the_embedded_defaults(
         ("BBB", "sales", "2026-10-31"),
     ]
     assert rows(engine, "select count(*) as n from mart_chain_month")[0].n == 2
-    # 31 October is a month end: one scorecard per owner in the outbox
+    # 31 October is a month end and both chains' Octobers are complete (each from its
+    # first day): one scorecard per owner in the outbox
     assert sorted(p.name for p in (home / "outbox").rglob("*.eml")) == ["ann.eml", "wang.eml"]
+    # progress is ordinary output: INFO, never an error, with the business date
+    log = done.stdout + done.stderr
+    assert "AAA: business date 2026-10-31" in log
+    assert "ERROR" not in log.replace("_ERROR", "")
     engine.dispose()
+
+
+def test_a_rejected_file_fails_its_chain_and_mails_the_data_team(
+    airflow_env: dict[str, str], tmp_path: Path, smtp_server
+) -> None:
+    port, start, stop, collector = smtp_server
+    start()
+    home = copy_fixture("mini", tmp_path / "home")
+    bad = home / "feeds" / "BBB" / "sales" / "销售_20261031.csv"
+    bad.write_bytes(b"\x00\x01 not a sales file at all")
+    env = {
+        **airflow_env,
+        "KA_HOME": str(home),
+        "KA_TASK_RETRIES": "0",
+        "KA_ALERT_TO": "data-team@example.com",
+        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": port,
+                "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "ka@example.com"},
+            }
+        ),
+        "AIRFLOW_CONN_KA_WAREHOUSE": json.dumps(
+            {"conn_type": "duckdb", "host": str(tmp_path / "from-connection.duckdb")}
+        ),
+    }
+    for name in ("KA_WAREHOUSE_URL", "KA_SMTP_URL"):
+        env.pop(name, None)
+    done = _dag_test(env, "2026-10-31T20:00:00+00:00")
+    assert "STATE failed" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    # the warehouse is the one of the ka_warehouse connection, not the default file
+    assert not (home / "warehouse.duckdb").exists()
+    engine = connect(f"duckdb:///{tmp_path / 'from-connection.duckdb'}")
+    days = rows(engine, "select chain_code, status from ops_chain_day order by chain_code")
+    assert [(d.chain_code, d.status) for d in days] == [("AAA", "ok"), ("BBB", "failed")]
+    engine.dispose()
+    # the data team is told: chain, business date, reason, log link
+    alerts = [e for e in collector.envelopes if "data-team@example.com" in e.rcpt_tos]
+    assert len(alerts) == 1, [e.rcpt_tos for e in collector.envelopes]
+    body = alerts[0].content.decode("utf-8", "replace")
+    assert "FAILED load_chain BBB for 2026-10-31" in body
+    assert "rejected" in body and "log" in body
+    # ann's AAA is complete and went out through smtp_default; wang's BBB is held
+    scorecards = sorted(r for e in collector.envelopes for r in e.rcpt_tos if "data-team" not in r)
+    assert scorecards == ["ann@example.com", "boss@example.com"]
