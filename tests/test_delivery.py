@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from test_scorecard import AS_OF, OCT, OCT_END, make_config, seed
 
-from ka_pipeline.delivery import parse_smtp_url, send_scorecards
+from ka_pipeline.delivery import outbox_paths, parse_smtp_url, send_scorecards
 from ka_pipeline.errors import ConfigError
 from ka_pipeline.settings import Settings
 
@@ -178,3 +180,78 @@ def test_parse_smtp_url():
     assert parse_smtp_url("smtp://mail.corp").port == 25
     with pytest.raises(ConfigError):
         parse_smtp_url("http://mail.corp")
+
+
+class _QuitWith421(socketserver.StreamRequestHandler):
+    """A real SMTP dialogue that accepts the mail, then answers QUIT with 421."""
+
+    accepted: list[bytes] = []
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test ESMTP\r\n")
+        while line := self.rfile.readline():
+            verb = line.strip().split(b" ")[0].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250 test\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                body = b"".join(iter(lambda: self.rfile.readline(), b".\r\n"))
+                type(self).accepted.append(body)
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"421 closing with an error\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_a_421_at_quit_after_the_mail_was_accepted_is_still_sent(engine, tmp_path):
+    seed(engine)
+    _QuitWith421.accepted = []
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _QuitWith421)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = _settings(tmp_path, f"smtp://127.0.0.1:{server.server_address[1]}")
+        results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+        assert [(r.outcome, r.status) for r in results] == [("sent", "sent")] * 2
+        again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+        assert [r.outcome for r in again] == ["skipped", "skipped"]
+        assert len(_QuitWith421.accepted) == 2  # not sent again
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_eml_write_error_fails_that_owner_only_and_leaves_no_tmp(engine, tmp_path, smtp_server):
+    port, start, _stop, collector = smtp_server
+    seed(engine)
+    start()
+    # something in the way of JS's file only: its .tmp path is a folder
+    (tmp_path / "outbox" / "2026-10" / "JS.eml.tmp").mkdir(parents=True)
+    settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
+    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    by_owner = {r.owner_code: r for r in results}
+    assert by_owner["JS"].outcome == "failed" and "cannot write" in by_owner["JS"].error
+    assert by_owner["LN"].outcome == "sent"  # the other owner still went out
+    assert "JS|month|2026-10-01" not in _outbox(engine)  # the row was rolled back
+    leftovers = [p for p in (tmp_path / "outbox").rglob("*.tmp") if p.is_file()]
+    assert leftovers == []
+    (tmp_path / "outbox" / "2026-10" / "JS.eml.tmp").rmdir()
+    again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    assert [(r.owner_code, r.outcome) for r in again] == [("JS", "sent"), ("LN", "skipped")]
+    assert len(collector.envelopes) == 2
+
+
+def test_owner_codes_that_clean_to_the_same_name_get_their_own_files(tmp_path):
+    settings = _settings(tmp_path, None)
+    paths = {
+        code: outbox_paths(settings, code, "month", OCT)[0].name
+        for code in ("wang fang", "wang_fang", "wang/fang", "ann")
+    }
+    assert paths["ann"] == "ann.eml"
+    assert paths["wang_fang"] == "wang_fang.eml"
+    assert len(set(paths.values())) == 4, paths
+    assert paths["wang fang"].startswith("wang_fang-") and paths["wang/fang"].startswith(
+        "wang_fang-"
+    )
+    assert outbox_paths(settings, "ann", "month", OCT, version=2)[0].name == "ann.r2.eml"
