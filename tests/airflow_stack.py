@@ -396,6 +396,7 @@ def airflow_stack(
             with contextlib.suppress(Exception):
                 import redis
 
-                redis.Redis.from_url(f"{REDIS_URL}/{REDIS_DB}").delete(queue)
+                client = redis.Redis.from_url(f"{REDIS_URL}/{REDIS_DB}")
+                client.delete(queue, *client.keys(f"_kombu.binding*.{queue}"))
         for name in created:
             _drop_database(pg_server_url, name)
