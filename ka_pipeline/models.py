@@ -9,19 +9,20 @@ failed model leaves the previous results in place.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from ka_pipeline import resources
+
 _MODEL_NAME = re.compile(r"^\d{2}_(?P<table>[a-z][a-z0-9_]*)\.sql$")
 
 
 def sql_dir() -> Path:
-    """The models folder: ``KA_SQL_DIR`` or ``sql/`` beside the package."""
-    return Path(os.environ.get("KA_SQL_DIR") or Path(__file__).resolve().parent.parent / "sql")
+    """The models folder (see :mod:`ka_pipeline.resources`); a missing one is a ConfigError."""
+    return resources.sql_dir()
 
 
 @dataclass(frozen=True)

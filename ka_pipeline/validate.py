@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from ka_pipeline import resources
 from ka_pipeline.gtin import is_valid_gtin13
 from ka_pipeline.parse import DATE_COLUMNS
 
@@ -39,9 +40,8 @@ FLAG_SOURCE = {
 
 
 def expectations_dir() -> Path:
-    """``KA_EXPECTATIONS_DIR`` or ``expectations/`` beside the package."""
-    default = Path(__file__).resolve().parent.parent / "expectations"
-    return Path(os.environ.get("KA_EXPECTATIONS_DIR") or default)
+    """The suites folder (see :mod:`ka_pipeline.resources`); a missing one is a ConfigError."""
+    return resources.expectations_dir()
 
 
 @lru_cache(maxsize=1)
