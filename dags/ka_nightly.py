@@ -45,13 +45,14 @@ OUTBOX_ASSET = Asset("ka-outbox://scorecards")
 def _business_date(context):
     from ka_pipeline.orchestration import business_date_for
 
+    # The cron trigger timetable gives a scheduled run a zero-length data interval at its
+    # run time, which is also its logical date; a manual run with a logical date means
+    # that date (its data interval ends at the trigger time); one without runs as of now.
     run = context["dag_run"]
-    interval_end = context.get("data_interval_end") or getattr(run, "data_interval_end", None)
+    when = context.get("logical_date") or context.get("data_interval_end") or run.run_after
     tz = context["dag"].timezone
     return business_date_for(
-        interval_end or run.run_after,
-        getattr(tz, "name", None) or str(tz),
-        context["params"].get("business_date"),
+        when, getattr(tz, "name", None) or str(tz), context["params"].get("business_date")
     )
 
 

@@ -258,7 +258,11 @@ class AirflowStack:
 def _env(home: Path, ka_home: Path, metadata_db: str, warehouse_db: str, port: int, queue: str):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "KA_"))}
     pg_psycopg2 = _with_driver(metadata_db, "postgresql+psycopg2")
-    warehouse_conn = _with_driver(warehouse_db, "postgresql")
+    if warehouse_db.startswith("duckdb:///"):
+        path = warehouse_db.removeprefix("duckdb:///")
+        warehouse_conn = json.dumps({"conn_type": "duckdb", "host": path})
+    else:
+        warehouse_conn = _with_driver(warehouse_db, "postgresql")
     return {
         **base,
         "PATH": f"{BIN}:{base.get('PATH', '/usr/bin:/bin')}",
@@ -293,9 +297,18 @@ def _env(home: Path, ka_home: Path, metadata_db: str, warehouse_db: str, port: i
 
 @contextlib.contextmanager
 def airflow_stack(
-    tmp: Path, ka_home: Path, pg_server_url: str, dag_id: str = "ka_nightly", pool_slots: int = 4
+    tmp: Path,
+    ka_home: Path,
+    pg_server_url: str,
+    dag_id: str = "ka_nightly",
+    pool_slots: int = 4,
+    duckdb_warehouse: Path | None = None,
 ) -> Iterator[AirflowStack]:
-    """Start the stack (see the module doc); yield it once ``dag_id`` is parsed."""
+    """Start the stack (see the module doc); yield it once ``dag_id`` is parsed.
+
+    ``duckdb_warehouse``: use this DuckDB file as the warehouse instead of a new
+    PostgreSQL database (give it ``pool_slots=1``, as a DuckDB deployment would).
+    """
     home = tmp / "airflow-home"
     (home / "service-logs").mkdir(parents=True)
     tag = uuid.uuid4().hex[:10]
@@ -306,9 +319,12 @@ def airflow_stack(
     try:
         metadata_url = _create_database(pg_server_url, meta_name)
         created.append(meta_name)
-        warehouse_url = _create_database(pg_server_url, wh_name)
-        created.append(wh_name)
-        warehouse_url = _with_driver(warehouse_url, "postgresql+psycopg")
+        if duckdb_warehouse is not None:
+            warehouse_url = f"duckdb:///{duckdb_warehouse}"
+        else:
+            warehouse_url = _create_database(pg_server_url, wh_name)
+            created.append(wh_name)
+            warehouse_url = _with_driver(warehouse_url, "postgresql+psycopg")
         port = free_port()
         env = _env(home, ka_home, metadata_url, warehouse_url, port, queue)
         stack = AirflowStack(
