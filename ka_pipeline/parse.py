@@ -7,7 +7,12 @@ A value that cannot be normalised is kept as read, so validation quarantines its
 with the value in the message. Each row keeps its 1-based data row number (``_row``);
 the values as read stay available for the quarantine (:meth:`Parsed.raw_records`).
 A file that cannot be read at all (undecodable, not a spreadsheet, required headers
-missing) raises :class:`FileRejected`. Reading is per file and cheap; normalising runs
+missing or named twice) raises :class:`FileRejected`; its message shows file contents
+only escaped and cut short (:func:`ka_pipeline.shown.shown`). A CSV file that does not
+end with a line break may have been cut off mid-field: its last line is set aside as
+malformed (quarantined), never loaded. A number using the thousands separator other
+than in groups of three digits (``"85,50"``, ``"1,2,3.40"``) is kept as read, so it is
+quarantined rather than read as another number. Reading is per file and cheap; normalising runs
 once per batch of files (:func:`normalise`), so its fixed cost is not paid per file.
 """
 
@@ -25,6 +30,7 @@ import pandas as pd
 
 from ka_pipeline.config import FEED_COLUMNS, FeedLayout
 from ka_pipeline.errors import FileRejected
+from ka_pipeline.shown import shown
 
 DATE_COLUMNS = {
     "sales": ("business_date",),
@@ -46,7 +52,9 @@ INT_COLUMNS = {
 }
 # Codes whose leading zeros matter must never pass through a number type.
 _UTF8_BOM = b"\xef\xbb\xbf"
-_TRAILING_ZERO_DECIMALS = re.compile(r"^(-?\d+)\.0+$")
+_TRAILING_ZERO_DECIMALS = r"^(-?\d+)\.0+$"  # a string pattern: pandas runs it vectorised
+NUMBER_MISREAD = "_number_misread"
+_CUT_OFF = "the file ends inside this line (no line break after it): it may be cut off"
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
@@ -59,12 +67,29 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         raise FileRejected(
             str(path),
             f"cannot be decoded as {encoding} (byte {exc.start}: "
-            f"{data[exc.start : exc.start + 4]!r}); check the layout's encoding",
+            f"{shown(data[exc.start : exc.start + 4])}); check the layout's encoding",
         ) from None
 
 
-def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malformed]]:
+def _header(text: str, layout: FeedLayout) -> list[str]:
+    first = next(csv.reader(io.StringIO(text), delimiter=layout.delimiter), [])
+    return [h.strip() for h in first]
+
+
+def _cut_last_line(
+    frame: pd.DataFrame, malformed: list[Malformed], text: str
+) -> tuple[pd.DataFrame, list[Malformed]]:
+    """Set aside the last row when the text does not end with a line break."""
+    if frame.empty or text.endswith(("\n", "\r")):
+        return frame, malformed
+    number = int(frame.index[-1])
+    raw = json.dumps(frame.iloc[-1].to_dict(), ensure_ascii=False)
+    return frame.iloc[:-1], [*malformed, Malformed(number, _CUT_OFF, raw)]
+
+
+def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malformed], list[str]]:
     text = _decode(path, path.read_bytes(), layout.encoding)
+    header = _header(text, layout)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -77,9 +102,12 @@ def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malfor
     except pd.errors.EmptyDataError:
         raise FileRejected(str(path), "the file is empty (no header row)") from None
     except pd.errors.ParserError:
-        return _read_csv_line_by_line(path, text, layout)
+        frame, malformed = _read_csv_line_by_line(path, text, layout)
+        frame, malformed = _cut_last_line(frame, malformed, text)
+        return frame, malformed, header
     frame.index = range(1, len(frame) + 1)
-    return frame, []
+    frame, malformed = _cut_last_line(frame, [], text)
+    return frame, malformed, header
 
 
 def _read_csv_line_by_line(
@@ -100,7 +128,9 @@ def _read_csv_line_by_line(
         else:
             good.append(record + [""] * (len(header) - len(record)))
             numbers.append(number)
-    frame = pd.DataFrame(good, columns=header, index=numbers, dtype=str)
+    columns = [h.strip() for h in header]
+    frame = pd.DataFrame(good, columns=columns, index=numbers, dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     return frame, malformed
 
 
@@ -118,21 +148,22 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
+def _read_xlsx(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[str]]:
     from python_calamine import CalamineWorkbook  # only XLSX chains pay for the import
 
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for a bad file
-        raise FileRejected(str(path), f"not a readable XLSX workbook ({exc})") from None
+        raise FileRejected(str(path), f"not a readable XLSX workbook ({shown(exc, 120)})") from None
     try:
         if isinstance(layout.sheet, int):
             sheet = book.get_sheet_by_index(layout.sheet)
         else:
             sheet = book.get_sheet_by_name(str(layout.sheet))
     except Exception:
+        sheets = ", ".join(shown(n) for n in book.sheet_names)
         raise FileRejected(
-            str(path), f"has no sheet {layout.sheet!r}; its sheets are {book.sheet_names}"
+            str(path), f"has no sheet {shown(layout.sheet)}; its sheets are {sheets}"
         ) from None
     rows = [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
     rows = [row for row in rows if any(cell != "" for cell in row)]
@@ -141,8 +172,9 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
     header = [h.strip() for h in rows[0]]
     body = [row + [""] * (len(header) - len(row)) for row in rows[1:]]
     frame = pd.DataFrame([row[: len(header)] for row in body], columns=header, dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame.index = range(1, len(frame) + 1)
-    return frame
+    return frame, header
 
 
 def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
@@ -158,15 +190,26 @@ def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
     return values.map(dict(zip(distinct, text, strict=True)))
 
 
-def _normalise_numbers(values: pd.Series, layout: FeedLayout, integer: bool) -> pd.Series:
+def _normalise_numbers(
+    values: pd.Series, layout: FeedLayout, integer: bool
+) -> tuple[pd.Series, pd.Series]:
+    """The numbers in one convention, and a mask of those misusing the thousands
+    separator (kept as read; validation quarantines their rows)."""
     text = values.str.replace("\u00a0", "", regex=False)
+    misused = pd.Series(False, index=values.index)
     if layout.thousands:
-        text = text.str.replace(layout.thousands, "", regex=False)
+        sep, dec = re.escape(layout.thousands), re.escape(layout.decimal)
+        grouped = rf"^[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d*)?$"
+        has_sep = text.str.contains(layout.thousands, regex=False).fillna(False).astype(bool)
+        if has_sep.any():
+            ok = text[has_sep].str.match(grouped).fillna(False).astype(bool)
+            misused.loc[ok.index[~ok.to_numpy()]] = True
+            text = text.str.replace(layout.thousands, "", regex=False)
     if layout.decimal != ".":
         text = text.str.replace(layout.decimal, ".", regex=False)
     if integer:  # XLSX and some exports write whole numbers as "12.0"
         text = text.str.replace(_TRAILING_ZERO_DECIMALS, r"\1", regex=True)
-    return text
+    return text.where(~misused, values), misused
 
 
 @dataclass(frozen=True)
@@ -199,16 +242,26 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     Cheap per file; :func:`normalise` then runs once over a whole batch of files.
     """
     if layout.format == "xlsx":
-        source, malformed = _read_xlsx(path, layout), []
+        (source, header), malformed = _read_xlsx(path, layout), []
     else:
-        source, malformed = _read_csv(path, layout)
+        source, malformed, header = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
     required, optional = FEED_COLUMNS[layout.feed]
-    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
-    if missing:
+    wanted = [layout.source_header(c) for c in required + optional]
+    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
+    if twice:
         raise FileRejected(
             str(path),
-            f"missing required column(s) {missing}; the header has {list(source.columns)}",
+            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
+            " which column is meant is unclear",
+        )
+    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
+    if missing:
+        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
+        raise FileRejected(
+            str(path),
+            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
+            f" the header has {found}",
         )
     headers = {c: layout.source_header(c) for c in required + optional}
     present = {c: h for c, h in headers.items() if h in source}
@@ -227,10 +280,12 @@ def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
         out[column] = text.mask(text == "")
     for column in DATE_COLUMNS[layout.feed]:
         out[column] = _normalise_dates(out[column], layout.date_format)
-    for column in MONEY_COLUMNS[layout.feed]:
-        out[column] = _normalise_numbers(out[column], layout, integer=False)
-    for column in INT_COLUMNS[layout.feed]:
-        out[column] = _normalise_numbers(out[column], layout, integer=True)
+    misread = pd.Series(None, index=out.index, dtype=object)
+    numbers = [(c, False) for c in MONEY_COLUMNS[layout.feed]]
+    for column, integer in numbers + [(c, True) for c in INT_COLUMNS[layout.feed]]:
+        out[column], misused = _normalise_numbers(out[column], layout, integer)
+        misread = misread.where(~misused | misread.notna(), column)
+    out[NUMBER_MISREAD] = misread  # the first column misusing the separator, else None
     return out
 
 

@@ -31,19 +31,25 @@ import sqlalchemy as sa
 from ka_pipeline.config import Chain, Config, load_config
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
-from ka_pipeline.load import FileLoad, publish
+from ka_pipeline.load import RAW_TABLE, FileLoad, publish
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
-from ka_pipeline.parse import Parsed, normalise, read_file
+from ka_pipeline.parse import NUMBER_MISREAD, Parsed, normalise, read_file
 from ka_pipeline.settings import Settings
-from ka_pipeline.validate import add_flags, validate_rows
+from ka_pipeline.shown import plain
+from ka_pipeline.validate import PARTITION_FREE_KEYS, Validated, add_flags, validate_rows
 from ka_pipeline.validate import prepare as prepare_validation
 from ka_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 PUBLISH_BATCH_FILES = 100  # files per transaction: bounds memory on long backfills
-DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
+DAILY_FEEDS = ("sales",)
+_KEY_REASON = {  # as in the suites (expectations/<feed>.json, the _key_new check)
+    "invoices": "the invoice line is already loaded",
+    "deductions": "the deduction line is already loaded",
+    "payments": "the payment line is already loaded",
+}  # feeds expected every business date; a gap is a missing feed
 
 
 def stderr_progress(message: str) -> None:
@@ -135,18 +141,94 @@ def _parse_batch(
     return loads
 
 
+def _loaded_keys(
+    engine: sa.Engine, chain_code: str, feed: str, frame: pd.DataFrame, skip: list[date]
+) -> dict[tuple[str, ...], str]:
+    """Keys of ``frame`` already loaded for this chain outside the dates ``skip`` (the
+    partitions the batch replaces), each with the partition and file holding it."""
+    columns = PARTITION_FREE_KEYS[feed]
+    firsts = [v for v in frame[columns[0]].dropna().unique()]
+    found: dict[tuple[str, ...], str] = {}
+    if not firsts:
+        return found
+    query = sa.text(
+        f"select {', '.join('r.' + c for c in columns)}, r.business_date, l.file_name"
+        f" from {RAW_TABLE[feed]} r join ops_load_log l on l.load_id = r.load_id"
+        f" where r.chain_code = :chain and r.{columns[0]} in :firsts"
+        " and r.business_date not in :skip"
+    ).bindparams(sa.bindparam("firsts", expanding=True), sa.bindparam("skip", expanding=True))
+    with engine.connect() as conn:
+        for i in range(0, len(firsts), 5000):
+            params = {"chain": chain_code, "firsts": firsts[i : i + 5000], "skip": skip}
+            for row in conn.execute(query, params):
+                key = tuple(str(v) for v in row[: len(columns)])
+                found.setdefault(key, f"for {row.business_date} from {plain(row.file_name)}")
+    return found
+
+
+def _claim_keys_in_order(
+    result: Validated, feed: str, readable: list[tuple[FileLoad, Parsed | None]]
+) -> Validated:
+    """Within a batch, a key belongs to the first file (by business date) loading it: a
+    later file's row with that key is quarantined, exactly as a nightly run would find
+    it already loaded. Nightly and backfill thus give the same tables."""
+    columns = list(PARTITION_FREE_KEYS[feed])
+    good, bad = result.good, result.bad
+    owner = good.sort_values("_file", kind="stable").drop_duplicates(columns)
+    owner = owner.set_index(columns)["_file"]
+    if owner.empty:
+        return result
+    where = {
+        i: f"for {load.business_date} from {plain(load.file_name)}"
+        for i, (load, _) in enumerate(readable)
+    }
+    reason = _KEY_REASON[feed]
+    column = ",".join(columns)
+
+    def taken(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        keys = pd.MultiIndex.from_frame(frame[columns].astype(object))
+        first = pd.Series(owner.reindex(keys).to_numpy(), index=frame.index)
+        return first.notna() & (first < frame["_file"]), first
+
+    late, first = taken(good)
+    moved = good[late].assign(
+        column_name=column,
+        reason=[f"{reason}: {where[int(f)]}" for f in first[late]],
+    )
+    if not bad.empty:
+        also, bad_first = taken(bad)
+        bad = bad.copy()
+        bad.loc[also, "column_name"] = bad.loc[also, "column_name"] + ", " + column
+        bad.loc[also, "reason"] = [
+            f"{r}; {reason}: {where[int(f)]}"
+            for r, f in zip(bad.loc[also, "reason"], bad_first[also], strict=True)
+        ]
+    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"))
+
+
 def _validate_batch(
-    config: Config, chain: Chain, feed: str, batch: list[tuple[FileLoad, Parsed | None]]
+    config: Config,
+    chain: Chain,
+    feed: str,
+    batch: list[tuple[FileLoad, Parsed | None]],
+    engine: sa.Engine | None = None,
 ) -> None:
-    """Validate all readable files of a batch in one suite run; split good from bad."""
+    """Validate all readable files of a batch in one suite run; split good from bad.
+
+    Every check is per file and per partition (a key repeated in one file, a date
+    outside its file's window), so a file gives the same rows whichever batch it is in;
+    keys that must be unique across partitions are checked against what is loaded and
+    claimed in business-date order (:func:`_claim_keys_in_order`).
+    """
     readable = [(load, parsed) for load, parsed in batch if parsed is not None]
     if not readable:
         return
+    layout = chain.feeds[feed]
     frame = pd.concat(
         [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
         ignore_index=True,
     )
-    frame = normalise(frame, chain.feeds[feed])
+    frame = normalise(frame, layout)
     if feed == "deductions":
         texts = frame["deduction_text"].dropna().unique()
         mapping = {text: chain.deduction_type(text) for text in texts}
@@ -154,10 +236,19 @@ def _validate_batch(
     file_dates = frame["_file"].map(
         {i: load.business_date.isoformat() for i, (load, _) in enumerate(readable)}
     )
+    loaded = None
+    if feed in PARTITION_FREE_KEYS and engine is not None:
+        dates = sorted({load.business_date for load, _ in readable})
+        loaded = _loaded_keys(engine, chain.code, feed, frame, dates)
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
-    flagged = add_flags(frame, feed, file_dates, stores, set(config.products["barcode"]))
+    flagged = add_flags(
+        frame, feed, file_dates, stores, set(config.products["barcode"]), layout, loaded
+    )
+    flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
-    keep = [c for c in frame.columns if c != "_file"]
+    if feed in PARTITION_FREE_KEYS and len(readable) > 1:
+        result = _claim_keys_in_order(result, feed, readable)
+    keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
     good_by_file = dict(tuple(result.good.groupby("_file")))
     bad_by_file = dict(tuple(result.bad.groupby("_file")))
     for i, (load, parsed) in enumerate(readable):
@@ -165,6 +256,7 @@ def _validate_batch(
         bad = bad_by_file.get(i)
         load.good = good[keep].reset_index(drop=True) if good is not None else frame.iloc[0:0][keep]
         if bad is not None:
+            bad = bad.sort_values("_row")
             load.bad = bad.reset_index(drop=True).assign(_raw=parsed.raw_records(bad["_row"]))
         if parsed.malformed:
             lines = pd.DataFrame(
@@ -176,6 +268,42 @@ def _validate_batch(
                 }
             )
             load.bad = lines if load.bad is None else pd.concat([load.bad, lines])
+
+
+def _hold_shrinking_restatements(
+    engine: sa.Engine, chain: Chain, feed: str, loads: list[FileLoad]
+) -> None:
+    """Hold a file that would replace a loaded partition with nothing, or with fewer
+    good rows than the layout's ``restatement_min_share`` of the loaded ones: it is
+    rejected with a message saying so, and the loaded slice stays as it is."""
+    accepted = [f for f in loads if f.rejected_reason is None]
+    if not accepted:
+        return
+    query = sa.text(
+        "select business_date, rows_loaded, file_name from ops_load_log"
+        " where chain_code = :chain and feed = :feed and status = 'loaded'"
+        " and business_date in :dates"
+    ).bindparams(sa.bindparam("dates", expanding=True))
+    params = {"chain": chain.code, "feed": feed, "dates": [f.business_date for f in accepted]}
+    with engine.connect() as conn:
+        loaded = {_as_date(r.business_date): r for r in conn.execute(query, params)}
+    share = chain.feeds[feed].restatement_min_share
+    for load in accepted:
+        old = loaded.get(load.business_date)
+        if old is None or old.rows_loaded == 0:
+            continue
+        if load.rows_loaded == 0 or load.rows_loaded < share * old.rows_loaded:
+            load.rejected_reason = (
+                f"held for review: it would replace the {old.rows_loaded} row(s) loaded from"
+                f" {plain(old.file_name)} with {load.rows_loaded} good row(s), below"
+                f" {share:.0%} of them (restatement_min_share); the loaded rows are kept;"
+                " re-run with --force to accept it"
+            )
+            load.good = load.bad = None
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def run_chain(
@@ -217,8 +345,10 @@ def run_chain(
             with _timed(result.seconds, "read"):
                 parsed = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
             with _timed(result.seconds, "validate"):
-                _validate_batch(config, chain, feed, parsed)
+                _validate_batch(config, chain, feed, parsed, engine)
             batch = [load for load, _ in parsed]
+            if not force:
+                _hold_shrinking_restatements(engine, chain, feed, batch)
             with _timed(result.seconds, "publish"):
                 publish(engine, batch)
             for load in batch:

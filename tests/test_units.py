@@ -110,7 +110,10 @@ def test_parse_xlsx_with_excel_dates_and_numbers(tmp_path: Path) -> None:
 def test_unreadable_files_are_rejected_with_the_reason(tmp_path: Path) -> None:
     missing_column = tmp_path / "a.csv"
     missing_column.write_text("business_date,store_code,barcode,units\n2026-10-31,S1,1,1\n")
-    with pytest.raises(FileRejected, match=r"missing required column\(s\) \['sales_amount'\]"):
+    with pytest.raises(
+        FileRejected,
+        match=r"missing required column\(s\) 'sales_amount'; the header has 'business_date'",
+    ):
         parse_file(missing_column, _layout())
     not_gbk = tmp_path / "b.csv"
     not_gbk.write_bytes(b"\xff\xff\xff")
@@ -152,7 +155,9 @@ def test_config_errors_name_the_file_and_entry(tmp_path: Path) -> None:
     stores = folder / "stores.csv"
     shutil.copy(FIXTURES / "mini" / "config" / "chains.yaml", chains)
     stores.write_text(stores.read_text().replace("2020-01-01", "01/01/2020"))
-    with pytest.raises(ConfigError, match=r"stores.csv line 2: opened_on='01/01/2020'"):
+    with pytest.raises(
+        ConfigError, match=r"stores.csv line 2: opened_on: '01/01/2020' is not a YYYY-MM-DD date"
+    ):
         load_config(folder)
 
 
