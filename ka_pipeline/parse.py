@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -272,17 +273,22 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
 
 
 def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
-    """Normalise canonical columns of one or many files sharing ``layout``."""
+    """Normalise canonical columns of one or many files sharing ``layout`` (the
+    columns present: a frame of key columns alone is normalised the same way)."""
     out = rows.copy()
     required, optional = FEED_COLUMNS[layout.feed]
     for column in required + optional:
-        text = out[column].str.strip()
-        out[column] = text.mask(text == "")
+        if column in out:
+            text = out[column].str.strip()
+            out[column] = text.mask(text == "")
     for column in DATE_COLUMNS[layout.feed]:
-        out[column] = _normalise_dates(out[column], layout.date_format)
+        if column in out:
+            out[column] = _normalise_dates(out[column], layout.date_format)
     misread = pd.Series(None, index=out.index, dtype=object)
     numbers = [(c, False) for c in MONEY_COLUMNS[layout.feed]]
     for column, integer in numbers + [(c, True) for c in INT_COLUMNS[layout.feed]]:
+        if column not in out:
+            continue
         out[column], misused = _normalise_numbers(out[column], layout, integer)
         misread = misread.where(~misused | misread.notna(), column)
     out[NUMBER_MISREAD] = misread  # the first column misusing the separator, else None
@@ -293,3 +299,195 @@ def parse_file(path: Path, layout: FeedLayout) -> Parsed:
     """Read and normalise one file (the pipeline normalises whole batches instead)."""
     parsed = read_file(path, layout)
     return Parsed(normalise(parsed.rows, layout), parsed.source, parsed.malformed)
+
+
+# --------------------------------------------------------------------------- streaming
+# A large CSV file is read in chunks of bounded rows, so memory does not grow with the
+# file: the chunks carry the same canonical rows, row numbers and malformed lines as
+# read_file would give for the whole file.
+
+
+class NeedsLineByLine(Exception):
+    """The fast reader met a line longer than the header: re-read the file line by line."""
+
+
+def _stream_encoding(path: Path, layout: FeedLayout) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(len(_UTF8_BOM))
+    if start == _UTF8_BOM:
+        return "utf-8-sig"
+    return "utf-8" if layout.encoding == "utf-8-sig" else layout.encoding
+
+
+def _ends_with_line_break(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return True
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
+
+
+def _stream_header(path: Path, layout: FeedLayout, encoding: str) -> list[str]:
+    with path.open(encoding=encoding, newline="") as handle:
+        try:
+            first = next(csv.reader(handle, delimiter=layout.delimiter), [])
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, layout, exc) from None
+    if not first:
+        raise FileRejected(str(path), "the file is empty (no header row)")
+    return [h.strip() for h in first]
+
+
+def _undecodable(path: Path, layout: FeedLayout, exc: UnicodeDecodeError) -> FileRejected:
+    bad = exc.object[exc.start : exc.start + 4]
+    return FileRejected(
+        str(path),
+        f"cannot be decoded as {layout.encoding} ({shown(bad)}); check the layout's encoding",
+    )
+
+
+def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
+    required, optional = FEED_COLUMNS[layout.feed]
+    wanted = [layout.source_header(c) for c in required + optional]
+    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
+    if twice:
+        raise FileRejected(
+            str(path),
+            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
+            " which column is meant is unclear",
+        )
+    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in header]
+    if missing:
+        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
+        raise FileRejected(
+            str(path),
+            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
+            f" the header has {found}",
+        )
+
+
+def _canonical(source: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
+    required, optional = FEED_COLUMNS[layout.feed]
+    headers = {c: layout.source_header(c) for c in required + optional}
+    present = {c: h for c, h in headers.items() if h in source}
+    rows = source[list(present.values())].set_axis(list(present), axis=1)
+    rows = rows.reindex(columns=list(headers)).astype("str")
+    rows["_row"] = source.index
+    return rows.reset_index(drop=True)
+
+
+def read_chunks(
+    path: Path, layout: FeedLayout, rows: int, *, line_by_line: bool = False
+) -> Iterator[Parsed]:
+    """Read a CSV ``path`` in chunks of at most ``rows`` data rows (see :func:`read_file`).
+
+    Raises FileRejected before the first chunk when the header is unusable, and
+    NeedsLineByLine (fast reader only) when a line has more fields than the header:
+    read the file again with ``line_by_line=True``.
+    """
+    encoding = _stream_encoding(path, layout)
+    header = _stream_header(path, layout, encoding)
+    _check_header(path, layout, header)
+    complete = _ends_with_line_break(path)
+    chunks = (
+        _line_chunks(path, layout, encoding, header, rows)
+        if line_by_line
+        else _fast_chunks(path, layout, encoding, rows)
+    )
+    pending: Parsed | None = None
+    try:
+        for source, malformed in chunks:
+            if pending is not None:
+                yield pending
+            source.columns = [str(c).strip() for c in source.columns]
+            pending = Parsed(_canonical(source, layout), source, malformed)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(path, layout, exc) from None
+    if pending is None:
+        return
+    if not complete and not pending.rows.empty:
+        last = pending.rows.iloc[-1]
+        raw = json.dumps(pending.source.loc[int(last["_row"])].to_dict(), ensure_ascii=False)
+        cut = Malformed(int(last["_row"]), _CUT_OFF, raw)
+        pending = Parsed(pending.rows.iloc[:-1], pending.source, [*pending.malformed, cut])
+    yield pending
+
+
+def _fast_chunks(
+    path: Path, layout: FeedLayout, encoding: str, rows: int
+) -> Iterator[tuple[pd.DataFrame, list[Malformed]]]:
+    reader = pd.read_csv(
+        path,
+        sep=layout.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=True,
+        quoting=csv.QUOTE_MINIMAL,
+        encoding=encoding,
+        chunksize=rows,
+    )
+    offset = 0
+    with reader:
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserError:
+                raise NeedsLineByLine(str(path)) from None
+            frame.index = range(offset + 1, offset + len(frame) + 1)
+            offset += len(frame)
+            yield frame, []
+
+
+def _line_chunks(
+    path: Path, layout: FeedLayout, encoding: str, header: list[str], rows: int
+) -> Iterator[tuple[pd.DataFrame, list[Malformed]]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        records = (r for r in csv.reader(handle, delimiter=layout.delimiter) if r)
+        next(records, None)  # the header
+        good, numbers, malformed = [], [], []
+        for number, record in enumerate(records, 1):
+            if len(record) > len(header):
+                reason = f"the line has {len(record)} fields, the header has {len(header)}"
+                malformed.append(Malformed(number, reason, json.dumps(record, ensure_ascii=False)))
+            else:
+                good.append(record + [""] * (len(header) - len(record)))
+                numbers.append(number)
+            if len(good) + len(malformed) >= rows:
+                yield _frame(good, numbers, header), malformed
+                good, numbers, malformed = [], [], []
+        yield _frame(good, numbers, header), malformed
+
+
+def _frame(good: list[list[str]], numbers: list[int], header: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(good, columns=header, index=numbers, dtype=str)
+    return frame.loc[:, ~frame.columns.duplicated()]
+
+
+def repeated_rows(path: Path, layout: FeedLayout, key: tuple[str, ...], rows: int) -> set[int]:
+    """Row numbers of a CSV file whose normalised ``key`` appears on more than one row
+    (a pass over the key columns alone, in chunks of ``rows``; malformed lines and a
+    cut-off last line take no part, as in :func:`read_chunks`)."""
+    hashes, numbers = [], []
+    try:
+        chunks = read_chunks(path, layout, rows)
+        for parsed in chunks:
+            keys = normalise(parsed.rows[list(key)], layout)[list(key)]
+            hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+            numbers.append(parsed.rows["_row"].to_numpy())
+    except NeedsLineByLine:
+        hashes, numbers = [], []
+        for parsed in read_chunks(path, layout, rows, line_by_line=True):
+            keys = normalise(parsed.rows[list(key)], layout)[list(key)]
+            hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+            numbers.append(parsed.rows["_row"].to_numpy())
+    if not hashes:
+        return set()
+    import numpy as np
+
+    every = np.concatenate(hashes)
+    unique, counts = np.unique(every, return_counts=True)
+    repeated = unique[counts > 1]
+    return set(np.concatenate(numbers)[np.isin(every, repeated)].tolist())

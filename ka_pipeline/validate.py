@@ -73,6 +73,18 @@ def _gx() -> tuple[Any, Any]:
 
 
 @lru_cache(maxsize=8)
+def key_rule(feed: str) -> tuple[tuple[str, ...], str]:
+    """The columns a row is unique by within its file, and the reason when it is not,
+    as the feed's suite declares them (read without importing Great Expectations)."""
+    doc = json.loads((expectations_dir() / f"{feed}.json").read_text(encoding="utf-8"))
+    for item in doc["expectations"]:
+        if item["type"] == "expect_compound_columns_to_be_unique":
+            columns = tuple(c for c in item["kwargs"]["column_list"] if c != "_file")
+            return columns, item["meta"]["reason"]
+    raise ValueError(f"expectations/{feed}.json declares no key")
+
+
+@lru_cache(maxsize=8)
 def load_suite(feed: str) -> Any:
     """The feed's ExpectationSuite, from ``expectations/<feed>.json``."""
     gx, _ = _gx()

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ka_pipeline import pipeline
 from ka_pipeline.cli import main as cli_main
 from ka_pipeline.config import load_config
 from ka_pipeline.errors import ConfigError
@@ -366,7 +367,15 @@ def test_corpus_size() -> None:
     assert len(CASES) + len(FILE_CASES) + len(CONFIG_CASES) >= 60
 
 
-def test_every_corpus_file_has_its_exact_outcome(corpus_home: Path) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["batched", "chunked"])
+def test_every_corpus_file_has_its_exact_outcome(
+    corpus_home: Path, chunked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batched: all files in one batch. Chunked: every file read, checked and published
+    in chunks of 1 row (the large-file path): the outcomes are the same."""
+    if chunked:
+        monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)
+        monkeypatch.setattr(pipeline, "CHUNK_ROWS", 1)
     settings = load_settings(corpus_home)
     names = [_write_case(settings.feeds_dir, i, case) for i, case in enumerate(CASES)]
     config = load_config(settings.config_dir)
