@@ -7,7 +7,9 @@ name matches but whose date is not a date written exactly in that format
 
 Guarantee: only regular files inside ``feeds/<chain>/`` are read. A link (or a path)
 that leads outside the chain's folder is reported and never opened; names in the
-reports are escaped (:func:`ka_pipeline.shown.shown`).
+reports are escaped (:func:`ka_pipeline.shown.shown`); a file whose name has control
+characters (a line break, an escape) is reported and not read, so every file name that
+reaches the load log, ``status`` or a mail is plain text.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def discover(
         for path in sorted(root.glob(_DATE_TOKEN.sub("*", layout.file))):
             name = path.relative_to(root).as_posix()
             if not path.is_file() and not path.is_symlink():
+                continue
+            if not name.isprintable():  # a name travels to logs, status and mails
+                problems.append(f"{root}/{shown(name)}: the name has control characters; not read")
                 continue
             match = regex.match(name)
             if not match:

@@ -429,7 +429,13 @@ def test_every_corpus_file_has_its_exact_outcome(
 
 
 # Files found by name: reported by discovery, never read.
-FILE_CASES = ["seven-digit date", "impossible month", "link to /etc/passwd", "link to a folder"]
+FILE_CASES = [
+    "seven-digit date",
+    "impossible month",
+    "link to /etc/passwd",
+    "link to a folder",
+    "line break in the name",
+]
 
 
 def test_names_and_links_that_are_not_feed_files(corpus_home: Path) -> None:
@@ -438,6 +444,7 @@ def test_names_and_links_that_are_not_feed_files(corpus_home: Path) -> None:
     sales.mkdir(parents=True)
     (sales / "AAA_sales_2026101.csv").write_text(H + G.replace("{d}", "2026-10-01"))
     (sales / "AAA_sales_20261332.csv").write_text(H)
+    (sales / "AAA_sales_\n20261004.csv").write_text(H)
     (sales / "AAA_sales_20261002.csv").symlink_to("/etc/passwd")
     outside = settings.home / "elsewhere"
     outside.mkdir()
@@ -466,6 +473,7 @@ def test_names_and_links_that_are_not_feed_files(corpus_home: Path) -> None:
     assert "sales/AAA_sales_20261332.csv': the date in the name" in problems
     assert "sales/AAA_sales_20261002.csv': a link to a file outside the chain's folder" in problems
     assert "'sales2/AAA_sales_20261003.csv': a link to a file outside" in problems
+    assert "'sales/AAA_sales_\\n20261004.csv': the name has control characters" in problems
     assert "root:" not in problems  # nothing of /etc/passwd is read
     assert rows(engine, "select count(*) as n from ops_load_log")[0].n == 0
 
