@@ -312,10 +312,10 @@ def main() -> None:
         print("\npeak memory (max RSS of the ingesting process, Python and GE included):")
         path.unlink()
         big_home = work / "big"
-        make_home(big_home, args.rows)
+        make_home(big_home, args.memory_rows)
         make_file(feed_path(big_home, DAY), args.memory_rows)
         back_home = work / "backfill"
-        make_home(back_home, args.rows)
+        make_home(back_home, 1_000_000)
         first = DAY - timedelta(days=args.backfill_days - 1)
         for i in range(args.backfill_days):
             make_file(

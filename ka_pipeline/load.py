@@ -151,12 +151,19 @@ def _insert_log(conn: sa.Connection, loads: list[FileLoad], finished: datetime) 
     bulk_insert(conn, "ops_load_log", log)
 
 
-def _insert_rows(conn: sa.Connection, loads: list[FileLoad]) -> None:
-    """The good rows of ``loads`` into the raw table, the bad ones into the quarantine."""
+def _insert_rows(
+    conn: sa.Connection,
+    loads: list[FileLoad],
+    raw_table: str | None = None,
+    quarantine_table: str = "ops_quarantine",
+) -> None:
+    """The good rows of ``loads`` into the raw table, the bad ones into the quarantine
+    (or into the staging tables given)."""
     if not loads:
         return
     feed = loads[0].feed
     columns = raw_columns(feed)
+    raw_table = raw_table or RAW_TABLE[feed]
     goods = [
         f.good.assign(
             chain_code=f.chain_code, load_id=f.load_id, business_date=f.business_date.isoformat()
@@ -165,7 +172,7 @@ def _insert_rows(conn: sa.Connection, loads: list[FileLoad]) -> None:
         if f.good is not None and not f.good.empty
     ]
     if goods:
-        bulk_insert(conn, RAW_TABLE[feed], pd.concat(goods, ignore_index=True)[columns])
+        bulk_insert(conn, raw_table, pd.concat(goods, ignore_index=True)[columns])
     bads = [
         pd.DataFrame(
             {
@@ -184,7 +191,7 @@ def _insert_rows(conn: sa.Connection, loads: list[FileLoad]) -> None:
         if f.bad is not None and not f.bad.empty
     ]
     if bads:
-        bulk_insert(conn, "ops_quarantine", pd.concat(bads, ignore_index=True))
+        bulk_insert(conn, quarantine_table, pd.concat(bads, ignore_index=True))
 
 
 def publish(engine: sa.Engine, loads: list[FileLoad]) -> None:
@@ -218,7 +225,8 @@ def publish_streamed(
     pieces: Iterator[FileLoad],
     hold: Callable[[FileLoad], str | None],
 ) -> None:
-    """Publish one large file chunk by chunk, in one transaction.
+    """Publish one large file chunk by chunk: its partition is replaced in one
+    transaction, by the whole file or not at all.
 
     ``pieces`` yields the file's validated chunks (``good``/``bad`` set); they are
     written as they come, so memory holds one chunk. ``load`` ends with the totals.
@@ -226,6 +234,9 @@ def publish_streamed(
     rolled back and :class:`Held` raised. Any error rolls back the whole file, so the
     partition is replaced by the whole file or not at all.
     """
+    if engine.dialect.name == "duckdb":
+        _publish_staged(engine, load, pieces, hold)
+        return
     loaded = quarantined = 0
     with engine.begin() as conn:
         load.load_id = _next_ids(conn, 1)[0]
@@ -240,3 +251,43 @@ def publish_streamed(
         if reason:
             raise Held(reason)
         _insert_log(conn, [load], datetime.now())
+
+
+def _publish_staged(
+    engine: sa.Engine,
+    load: FileLoad,
+    pieces: Iterator[FileLoad],
+    hold: Callable[[FileLoad], str | None],
+) -> None:
+    """DuckDB keeps a transaction's appended rows in memory until the commit (about
+    125 bytes a row): the chunks are committed one by one into staging tables, then one
+    transaction replaces the partition from them (an insert-select, which DuckDB runs in
+    bounded memory). The staging tables are dropped whatever happens."""
+    raw = RAW_TABLE[load.feed]
+    stage, stage_q = f"stage_{uuid.uuid4().hex}", f"stage_q_{uuid.uuid4().hex}"
+    with engine.begin() as conn:
+        load.load_id = _next_ids(conn, 1)[0]
+        conn.execute(sa.text(f"create table {stage} as select * from {raw} limit 0"))
+        conn.execute(sa.text(f"create table {stage_q} as select * from ops_quarantine limit 0"))
+    try:
+        loaded = quarantined = 0
+        for piece in pieces:
+            piece.load_id = load.load_id
+            with engine.begin() as conn:
+                _insert_rows(conn, [piece], stage, stage_q)
+            loaded += piece.rows_loaded
+            quarantined += piece.rows_quarantined
+        load.counts = (loaded, quarantined)
+        reason = hold(load)
+        if reason:
+            raise Held(reason)
+        with engine.begin() as conn:
+            _replace_partitions(conn, load.chain_code, load.feed, [load.business_date])
+            columns = ", ".join(raw_columns(load.feed))
+            conn.execute(sa.text(f"insert into {raw} ({columns}) select {columns} from {stage}"))
+            conn.execute(sa.text(f"insert into ops_quarantine select * from {stage_q}"))
+            _insert_log(conn, [load], datetime.now())
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"drop table if exists {stage}"))
+            conn.execute(sa.text(f"drop table if exists {stage_q}"))

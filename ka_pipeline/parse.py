@@ -478,22 +478,60 @@ def repeated_rows(path: Path, layout: FeedLayout, key: tuple[str, ...], rows: in
     """Row numbers of a CSV file whose normalised ``key`` appears on more than one row
     (a pass over the key columns alone, in chunks of ``rows``; malformed lines and a
     cut-off last line take no part, as in :func:`read_chunks`)."""
-    hashes, numbers = [], []
     try:
-        chunks = read_chunks(path, layout, rows)
-        for parsed in chunks:
-            keys = normalise(parsed.rows[list(key)], layout)[list(key)]
-            hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
-            numbers.append(parsed.rows["_row"].to_numpy())
-    except NeedsLineByLine:
-        hashes, numbers = [], []
-        for parsed in read_chunks(path, layout, rows, line_by_line=True):
-            keys = normalise(parsed.rows[list(key)], layout)[list(key)]
-            hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
-            numbers.append(parsed.rows["_row"].to_numpy())
+        hashes, numbers = _key_hashes(_key_chunks(path, layout, key, rows), layout, key)
+        cut_off = not _ends_with_line_break(path)
+    except NeedsLineByLine:  # read_chunks sets malformed and cut-off lines aside itself
+        chunks = (p.rows for p in read_chunks(path, layout, rows, line_by_line=True))
+        hashes, numbers = _key_hashes(chunks, layout, key)
+        cut_off = False
     if not hashes:
         return set()
-    every = np.concatenate(hashes)
+    every, where = np.concatenate(hashes), np.concatenate(numbers)
+    if cut_off and len(where):
+        every, where = every[:-1], where[:-1]  # the cut-off last line is not a row
     unique, counts = np.unique(every, return_counts=True)
-    repeated = unique[counts > 1]
-    return set(np.concatenate(numbers)[np.isin(every, repeated)].tolist())
+    return set(where[np.isin(every, unique[counts > 1])].tolist())
+
+
+def _key_chunks(
+    path: Path, layout: FeedLayout, key: tuple[str, ...], rows: int
+) -> Iterator[pd.DataFrame]:
+    """The key columns of a CSV file (canonical names, ``_row``), in chunks."""
+    encoding = _stream_encoding(path, layout)
+    _check_header(path, layout, _stream_header(path, layout, encoding))
+    headers = {layout.source_header(c).strip(): c for c in key}
+    reader = pd.read_csv(
+        path,
+        sep=layout.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=True,
+        encoding=encoding,
+        chunksize=rows,
+        usecols=lambda h: h.strip() in headers,
+    )
+    offset = 0
+    with reader:
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserError:
+                raise NeedsLineByLine(str(path)) from None
+            frame.columns = [headers[str(c).strip()] for c in frame.columns]
+            frame["_row"] = np.arange(offset + 1, offset + len(frame) + 1)
+            offset += len(frame)
+            yield frame
+
+
+def _key_hashes(
+    chunks: Iterator[pd.DataFrame], layout: FeedLayout, key: tuple[str, ...]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    hashes, numbers = [], []
+    for frame in chunks:
+        keys = normalise(frame[list(key)], layout)[list(key)]
+        hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+        numbers.append(frame["_row"].to_numpy())
+    return hashes, numbers
