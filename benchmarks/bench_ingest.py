@@ -1,144 +1,345 @@
-"""Ingest benchmark: one large sales file through parse -> validate -> publish.
+"""Ingest benchmark: the project's ingest against the bulk paths, on both warehouses.
 
-Prints rows/s per stage and the ratio of the whole ingest against a bare PostgreSQL
-``COPY`` of the same file into an empty table, measured in the same run. Usage:
+One run measures, for a generated sales file of ``--rows`` rows (default 1,000,000):
 
-    .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--postgres URL]
+* the project's whole ingest of the file (``run_chain``: discover, parse, validate with
+  the Great Expectations suite, publish; the one-time GE import/context is printed
+  apart), on PostgreSQL and on DuckDB;
+* a bare ``COPY`` of the same file into an empty table of the same types;
+* DuckDB ``read_csv`` into a new table;
+* pandas ``read_csv`` + ``to_sql`` (chunksize 10,000);
 
-PostgreSQL defaults to KA_TEST_POSTGRES_URL; a fresh database is created and dropped.
+and prints each with its ratio to the bare ``COPY`` of that warehouse. Then, unless
+``--skip-memory``, the peak memory (max RSS of a child process, Python and Great
+Expectations included) of ingesting a ``--memory-rows`` file (default 5,000,000) and of
+a backfill of ``--backfill-days`` days of 1,000,000 rows, on both warehouses.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--rows N] [--skip-memory]
+
+PostgreSQL: KA_TEST_POSTGRES_URL (a server URL); a fresh database is created and dropped.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ka_pipeline.config import FeedLayout
 from ka_pipeline.gtin import make_gtin13
-from ka_pipeline.load import FileLoad, publish
-from ka_pipeline.parse import parse_file
-from ka_pipeline.validate import _gx, add_flags, validate_rows
-from ka_pipeline.warehouse import create_engine, migrate
 
 DAY = date(2026, 10, 31)
+CHAIN = "BENCH"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BARE = "create table bare (d date, s varchar, b varchar, u integer, a decimal(14,2))"
 
 
-def make_file(path: Path, rows: int) -> tuple[set[str], list[str]]:
+def _items() -> list[str]:
+    return [make_gtin13(f"690{i:09d}") for i in range(2000)]
+
+
+def _stores(rows: int) -> list[str]:
+    return [f"S{i:04d}" for i in range(max(rows // 2000, 1))]
+
+
+def make_file(path: Path, rows: int, day: date = DAY) -> None:
+    """``rows`` sales rows of one day: stores x 2000 items, written in blocks."""
     rng = np.random.default_rng(7)
-    stores = [f"S{i:04d}" for i in range(max(rows // 2000, 1))]
-    items = [make_gtin13(f"690{i:09d}") for i in range(2000)]
-    n_items = min(len(items), max(rows // len(stores), 1))
-    store_idx = np.repeat(np.arange(len(stores)), n_items)[:rows]
-    item_idx = np.tile(np.arange(n_items), len(stores))[:rows]
-    cents = rng.integers(100, 100000, size=len(store_idx))
-    frame = pd.DataFrame(
-        {
-            "business_date": DAY.isoformat(),
-            "store_code": np.array(stores)[store_idx],
-            "barcode": np.array(items)[item_idx],
-            "units": rng.integers(-2, 50, size=len(store_idx)),
-            "sales_amount": [f"{c / 100:.2f}" for c in cents],
-        }
+    stores, items = np.array(_stores(rows)), np.array(_items())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("business_date,store_code,barcode,units,sales_amount\n")
+        for start in range(0, rows, 500_000):
+            n = min(500_000, rows - start)
+            index = np.arange(start, start + n)
+            cents = rng.integers(100, 100000, size=n)
+            frame = pd.DataFrame(
+                {
+                    "business_date": day.isoformat(),
+                    "store_code": stores[index // len(items)],
+                    "barcode": items[index % len(items)],
+                    "units": rng.integers(-2, 50, size=n),
+                    "sales_amount": [f"{c / 100:.2f}" for c in cents],
+                }
+            )
+            frame.to_csv(handle, index=False, header=False)
+
+
+def make_home(home: Path, rows: int) -> None:
+    """A config folder with the BENCH chain, its stores and the 2000 products."""
+    config = home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "chains.yaml").write_text(
+        "chains:\n  - {code: BENCH, name: Bench, format: hypermarket, region: East,"
+        " settlement_mode: outright, payment_terms_days: 30, owner: o,"
+        ' feeds: {sales: {file: "sales/BENCH_sales_{date:%Y%m%d}.csv"}}}\n',
+        encoding="utf-8",
     )
-    frame.to_csv(path, index=False)
-    return set(items), stores
+    (config / "owners.yaml").write_text(
+        "owners:\n  - {code: o, name: O, email: o@example.com}\n", encoding="utf-8"
+    )
+    (config / "contracts.yaml").write_text("contracts: []\n", encoding="utf-8")
+    stores = pd.DataFrame({"chain_code": CHAIN, "store_code": _stores(rows)})
+    stores = stores.assign(name="s", city="c", region="r", area_m2="3000")
+    stores.assign(opened_on="2020-01-01", closed_on="").to_csv(config / "stores.csv", index=False)
+    products = pd.DataFrame({"barcode": _items()}).assign(
+        name="p", brand="b", category="c", unit_cost="1.00", supply_price="2.00"
+    )
+    products.assign(std_retail_price="3.00", floor_price="2.50").to_csv(
+        config / "products.csv", index=False
+    )
+    (config / "listings.csv").write_text("chain_code,barcode,listed_from,listed_to\n")
+    (config / "promotions.csv").write_text(
+        "promo_id,chain_code,barcode,store_classes,start_date,end_date,promo_price,"
+        "subsidy_per_unit\n"
+    )
+    (config / "targets.csv").write_text("chain_code,month,target_amount\n")
 
 
-def timed(label: str, rows: int, fn):
-    start = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - start
-    print(f"{label:<34} {seconds:8.2f} s  {rows / seconds:>12,.0f} rows/s")
-    return result, seconds
+def feed_path(home: Path, day: date) -> Path:
+    return home / "feeds" / CHAIN / "sales" / f"BENCH_sales_{day:%Y%m%d}.csv"
+
+
+def new_pg_database(server: str) -> tuple[str, str]:
+    name = f"ka_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    admin.dispose()
+    return name, sa.make_url(server).set(database=name).render_as_string(False)
+
+
+def drop_pg_database(server: str, name: str) -> None:
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+def ingest(home: Path, url: str, start: date, end: date) -> float:
+    """The project's ingest of BENCH for start <= date < end; returns seconds."""
+    from ka_pipeline.config import load_config
+    from ka_pipeline.masterdata import publish_master_data
+    from ka_pipeline.pipeline import run_chain
+    from ka_pipeline.settings import load_settings
+    from ka_pipeline.warehouse import create_engine, migrate
+
+    os.environ["KA_WAREHOUSE_URL"] = url
+    settings = load_settings(home)
+    config = load_config(settings.config_dir)
+    engine = create_engine(url)
+    migrate(engine)
+    publish_master_data(engine, config)
+    began = time.perf_counter()
+    result = run_chain(engine, settings, config, CHAIN, start, end, progress=lambda m: None)
+    seconds = time.perf_counter() - began
+    counts = result.feeds["sales"]
+    assert counts.rows_read == counts.rows_loaded + counts.rows_quarantined, counts
+    assert not result.rejected, result.rejected
+    engine.dispose()
+    return seconds
+
+
+def timed(fn) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def bare_copy(url: str, path: Path) -> float:
+    from ka_pipeline.warehouse import create_engine
+
+    engine = create_engine(url)
+
+    def pg() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("drop table if exists bare"))
+            conn.execute(sa.text(BARE))
+            with conn.connection.driver_connection.cursor() as cur:
+                with cur.copy("copy bare from stdin (format csv, header true)") as copy:
+                    with path.open("rb") as handle:
+                        while block := handle.read(1 << 20):
+                            copy.write(block)
+
+    def duck() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("drop table if exists bare"))
+            conn.execute(sa.text(BARE))
+            conn.execute(sa.text(f"copy bare from '{path}' (header true)"))
+
+    seconds = timed(pg if engine.dialect.name == "postgresql" else duck)
+    engine.dispose()
+    return seconds
+
+
+def duckdb_read_csv(url: str, path: Path) -> float:
+    from ka_pipeline.warehouse import create_engine
+
+    engine = create_engine(url)
+
+    def run() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("drop table if exists bare_read"))
+            conn.execute(sa.text(f"create table bare_read as select * from read_csv('{path}')"))
+
+    seconds = timed(run)
+    engine.dispose()
+    return seconds
+
+
+def pandas_to_sql(url: str, path: Path) -> float:
+    from ka_pipeline.warehouse import create_engine
+
+    engine = create_engine(url)
+
+    def run() -> None:
+        frame = pd.read_csv(path, dtype={"store_code": str, "barcode": str})
+        frame.to_sql("bare_pandas", engine, if_exists="replace", index=False, chunksize=10_000)
+
+    seconds = timed(run)
+    engine.dispose()
+    return seconds
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run one ingest in this process (for its peak memory) and print the seconds."""
+    from ka_pipeline.validate import prepare
+
+    prepare("sales")
+    start = date.fromisoformat(args.start)
+    seconds = ingest(Path(args.home), args.url, start, start + timedelta(days=args.days))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{seconds:.2f} {peak_kb}")
+
+
+def peak_memory(home: Path, url: str, start: date, days: int) -> tuple[float, float]:
+    """(max RSS in MB, seconds) of a child process ingesting ``days`` days from start."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--home",
+        str(home),
+        "--url",
+        url,
+        "--start",
+        start.isoformat(),
+        "--days",
+        str(days),
+    ]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    seconds, peak_kb = out.strip().splitlines()[-1].split()
+    return int(peak_kb) / 1024, float(seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "KA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    parser.add_argument("--memory-rows", type=int, default=5_000_000)
+    parser.add_argument("--backfill-days", type=int, default=10)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--postgres", default=os.environ.get("KA_TEST_POSTGRES_URL", PG_DEFAULT))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--days", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
     work = Path(tempfile.mkdtemp(prefix="ka_bench_"))
-    path = work / "sales_20261031.csv"
-    products, stores = make_file(path, args.rows)
-    rows = sum(1 for _ in path.open()) - 1
-    print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB, {rows:,} rows)")
-    _gx()  # Great Expectations' import and context: a once-per-process cost, not per file
-
-    name = f"ka_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    pg_url = sa.make_url(args.postgres).set(database=name).render_as_string(False)
     try:
-        pg = create_engine(pg_url)
-        migrate(pg)
+        home = work / "home"
+        make_home(home, args.rows)
+        path = feed_path(home, DAY)
+        make_file(path, args.rows)
+        print(f"file: {path.name} ({path.stat().st_size / 1e6:.1f} MB, {args.rows:,} rows)")
 
-        def bare_copy() -> None:
-            with pg.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "create table bare (d date, s varchar, b varchar,"
-                        " u integer, a decimal(14,2))"
-                    )
-                )
-                with conn.connection.driver_connection.cursor() as cur:
-                    with cur.copy("copy bare from stdin (format csv, header true)") as copy:
-                        with path.open("rb") as handle:
-                            while block := handle.read(1 << 20):
-                                copy.write(block)
+        began = time.perf_counter()
+        from ka_pipeline.validate import prepare
 
-        _, baseline = timed("PostgreSQL bare COPY (baseline)", rows, bare_copy)
-        layout = FeedLayout(feed="sales", file="sales_{date:%Y%m%d}.csv")
-        frame, t_parse = timed(
-            "parse (layout -> canonical)", rows, lambda: parse_file(path, layout).rows
-        )
-
-        def validate():
-            dates = pd.Series(DAY.isoformat(), index=frame.index)
-            flagged = add_flags(frame, "sales", dates, pd.Series(stores), products)
-            return validate_rows(flagged, "sales")
-
-        checked, t_validate = timed("validate (flags + GE suite)", rows, validate)
-
-        def load_into(engine: sa.Engine) -> None:
-            load = FileLoad(
-                "BENCH", "sales", DAY, path.name, str(path), "x", pd.Timestamp.now().to_pydatetime()
-            )
-            load.good = checked.good.drop(
-                columns=[c for c in checked.good if c.startswith("_") and c not in ("_row", "_raw")]
-            )
-            publish(engine, [load])
-
-        _, t_pg = timed("publish to PostgreSQL (COPY)", rows, lambda: load_into(pg))
-        duck = create_engine(f"duckdb:///{work / 'bench.duckdb'}")
-        migrate(duck)
-        _, t_duck = timed("publish to DuckDB (DataFrame scan)", rows, lambda: load_into(duck))
-        total = t_parse + t_validate + t_pg
-        print(f"{'whole ingest to PostgreSQL':<34} {total:8.2f} s  {rows / total:>12,.0f} rows/s")
+        prepare("sales")
         print(
-            f"ratio ingest / bare COPY: {total / baseline:.1f}x "
-            f"(parse {t_parse / baseline:.1f}x, validate {t_validate / baseline:.1f}x, "
-            f"publish {t_pg / baseline:.1f}x)"
+            f"Great Expectations import + context + suite (once per process): "
+            f"{time.perf_counter() - began:.2f} s"
         )
-        pg.dispose()
-        duck.dispose()
+        pg_name, pg_url = new_pg_database(args.postgres)
+        try:
+            results = {}
+            for label, url in (
+                ("PostgreSQL", pg_url),
+                ("DuckDB", f"duckdb:///{work / 'bench.duckdb'}"),
+            ):
+                copy = bare_copy(url, path)
+                figures = {
+                    "bare COPY": copy,
+                    "ka-pipeline ingest": ingest(home, url, DAY, DAY + timedelta(days=1)),
+                }
+                if label == "DuckDB":
+                    figures["DuckDB read_csv"] = duckdb_read_csv(url, path)
+                figures["pandas read_csv + to_sql"] = pandas_to_sql(url, path)
+                results[label] = figures
+            print(f"\n{'warehouse':<11} {'method':<28} {'seconds':>8} {'rows/s':>11} {'x COPY':>7}")
+            for label, figures in results.items():
+                copy = figures["bare COPY"]
+                for method, seconds in figures.items():
+                    print(
+                        f"{label:<11} {method:<28} {seconds:8.2f} {args.rows / seconds:>11,.0f}"
+                        f" {seconds / copy:>7.1f}"
+                    )
+                ingest_s = figures["ka-pipeline ingest"]
+                print(
+                    f"{label:<11} ingest is {ingest_s / copy:.1f}x COPY, "
+                    f"{figures['pandas read_csv + to_sql'] / ingest_s:.1f}x faster than to_sql"
+                )
+        finally:
+            drop_pg_database(args.postgres, pg_name)
+        if args.skip_memory:
+            return
+        print("\npeak memory (max RSS of the ingesting process, Python and GE included):")
+        path.unlink()
+        big_home = work / "big"
+        make_home(big_home, args.memory_rows)
+        make_file(feed_path(big_home, DAY), args.memory_rows)
+        back_home = work / "backfill"
+        make_home(back_home, 1_000_000)
+        first = DAY - timedelta(days=args.backfill_days - 1)
+        for i in range(args.backfill_days):
+            make_file(
+                feed_path(back_home, first + timedelta(days=i)),
+                1_000_000,
+                first + timedelta(days=i),
+            )
+        for label in ("PostgreSQL", "DuckDB"):
+            for what, where, start, days in (
+                (f"{args.memory_rows:,}-row file", big_home, DAY, 1),
+                (f"backfill {args.backfill_days} x 1M rows", back_home, first, args.backfill_days),
+            ):
+                if label == "PostgreSQL":
+                    name, url = new_pg_database(args.postgres)
+                else:
+                    name, url = "", f"duckdb:///{work / f'mem_{uuid.uuid4().hex[:6]}.duckdb'}"
+                try:
+                    mb, seconds = peak_memory(where, url, start, days)
+                finally:
+                    if name:
+                        drop_pg_database(args.postgres, name)
+                print(f"  {label:<11} {what:<26} {mb:8.0f} MB  {seconds:7.1f} s")
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ A value that cannot be normalised is kept as read, so validation quarantines its
 with the value in the message. Each row keeps its 1-based data row number (``_row``);
 the values as read stay available for the quarantine (:meth:`Parsed.raw_records`).
 A file that cannot be read at all (undecodable, not a spreadsheet, required headers
-missing) raises :class:`FileRejected`. Reading is per file and cheap; normalising runs
+missing or named twice) raises :class:`FileRejected`; its message shows file contents
+only escaped and cut short (:func:`ka_pipeline.shown.shown`). A CSV file that does not
+end with a line break may have been cut off mid-field: its last line is set aside as
+malformed (quarantined), never loaded. A number using the thousands separator other
+than in groups of three digits (``"85,50"``, ``"1,2,3.40"``) is kept as read, so it is
+quarantined rather than read as another number. Reading is per file and cheap; normalising runs
 once per batch of files (:func:`normalise`), so its fixed cost is not paid per file.
 """
 
@@ -17,14 +22,18 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ka_pipeline.config import FEED_COLUMNS, FeedLayout
 from ka_pipeline.errors import FileRejected
+from ka_pipeline.shown import shown
 
 DATE_COLUMNS = {
     "sales": ("business_date",),
@@ -46,7 +55,10 @@ INT_COLUMNS = {
 }
 # Codes whose leading zeros matter must never pass through a number type.
 _UTF8_BOM = b"\xef\xbb\xbf"
-_TRAILING_ZERO_DECIMALS = re.compile(r"^(-?\d+)\.0+$")
+_TRAILING_ZERO_DECIMALS = r"^(-?\d+)\.0+$"  # a string pattern: pandas runs it vectorised
+NUMBER_MISREAD = "_number_misread"
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
+_CUT_OFF = "the file ends inside this line (no line break after it): it may be cut off"
 
 
 def _decode(path: Path, data: bytes, encoding: str) -> str:
@@ -59,12 +71,29 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         raise FileRejected(
             str(path),
             f"cannot be decoded as {encoding} (byte {exc.start}: "
-            f"{data[exc.start : exc.start + 4]!r}); check the layout's encoding",
+            f"{shown(data[exc.start : exc.start + 4])}); check the layout's encoding",
         ) from None
 
 
-def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malformed]]:
+def _header(text: str, layout: FeedLayout) -> list[str]:
+    first = next(csv.reader(io.StringIO(text), delimiter=layout.delimiter), [])
+    return [h.strip() for h in first]
+
+
+def _cut_last_line(
+    frame: pd.DataFrame, malformed: list[Malformed], text: str
+) -> tuple[pd.DataFrame, list[Malformed]]:
+    """Set aside the last row when the text does not end with a line break."""
+    if frame.empty or text.endswith(("\n", "\r")):
+        return frame, malformed
+    number = int(frame.index[-1])
+    raw = json.dumps(frame.iloc[-1].to_dict(), ensure_ascii=False)
+    return frame.iloc[:-1], [*malformed, Malformed(number, _CUT_OFF, raw)]
+
+
+def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malformed], list[str]]:
     text = _decode(path, path.read_bytes(), layout.encoding)
+    header = _header(text, layout)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -77,9 +106,12 @@ def _read_csv(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[Malfor
     except pd.errors.EmptyDataError:
         raise FileRejected(str(path), "the file is empty (no header row)") from None
     except pd.errors.ParserError:
-        return _read_csv_line_by_line(path, text, layout)
+        frame, malformed = _read_csv_line_by_line(path, text, layout)
+        frame, malformed = _cut_last_line(frame, malformed, text)
+        return frame, malformed, header
     frame.index = range(1, len(frame) + 1)
-    return frame, []
+    frame, malformed = _cut_last_line(frame, [], text)
+    return frame, malformed, header
 
 
 def _read_csv_line_by_line(
@@ -100,7 +132,9 @@ def _read_csv_line_by_line(
         else:
             good.append(record + [""] * (len(header) - len(record)))
             numbers.append(number)
-    frame = pd.DataFrame(good, columns=header, index=numbers, dtype=str)
+    columns = [h.strip() for h in header]
+    frame = pd.DataFrame(good, columns=columns, index=numbers, dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     return frame, malformed
 
 
@@ -118,21 +152,22 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
+def _read_xlsx(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[str]]:
     from python_calamine import CalamineWorkbook  # only XLSX chains pay for the import
 
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for a bad file
-        raise FileRejected(str(path), f"not a readable XLSX workbook ({exc})") from None
+        raise FileRejected(str(path), f"not a readable XLSX workbook ({shown(exc, 120)})") from None
     try:
         if isinstance(layout.sheet, int):
             sheet = book.get_sheet_by_index(layout.sheet)
         else:
             sheet = book.get_sheet_by_name(str(layout.sheet))
     except Exception:
+        sheets = ", ".join(shown(n) for n in book.sheet_names)
         raise FileRejected(
-            str(path), f"has no sheet {layout.sheet!r}; its sheets are {book.sheet_names}"
+            str(path), f"has no sheet {shown(layout.sheet)}; its sheets are {sheets}"
         ) from None
     rows = [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
     rows = [row for row in rows if any(cell != "" for cell in row)]
@@ -141,8 +176,9 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> pd.DataFrame:
     header = [h.strip() for h in rows[0]]
     body = [row + [""] * (len(header) - len(row)) for row in rows[1:]]
     frame = pd.DataFrame([row[: len(header)] for row in body], columns=header, dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame.index = range(1, len(frame) + 1)
-    return frame
+    return frame, header
 
 
 def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
@@ -158,15 +194,26 @@ def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
     return values.map(dict(zip(distinct, text, strict=True)))
 
 
-def _normalise_numbers(values: pd.Series, layout: FeedLayout, integer: bool) -> pd.Series:
+def _normalise_numbers(
+    values: pd.Series, layout: FeedLayout, integer: bool
+) -> tuple[pd.Series, pd.Series]:
+    """The numbers in one convention, and a mask of those misusing the thousands
+    separator (kept as read; validation quarantines their rows)."""
     text = values.str.replace("\u00a0", "", regex=False)
+    misused = pd.Series(False, index=values.index)
     if layout.thousands:
-        text = text.str.replace(layout.thousands, "", regex=False)
+        sep, dec = re.escape(layout.thousands), re.escape(layout.decimal)
+        grouped = rf"^[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d*)?$"
+        has_sep = text.str.contains(layout.thousands, regex=False).fillna(False).astype(bool)
+        if has_sep.any():
+            ok = text[has_sep].str.match(grouped).fillna(False).astype(bool)
+            misused.loc[ok.index[~ok.to_numpy()]] = True
+            text = text.str.replace(layout.thousands, "", regex=False)
     if layout.decimal != ".":
         text = text.str.replace(layout.decimal, ".", regex=False)
     if integer:  # XLSX and some exports write whole numbers as "12.0"
         text = text.str.replace(_TRAILING_ZERO_DECIMALS, r"\1", regex=True)
-    return text
+    return text.where(~misused, values), misused
 
 
 @dataclass(frozen=True)
@@ -199,38 +246,51 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     Cheap per file; :func:`normalise` then runs once over a whole batch of files.
     """
     if layout.format == "xlsx":
-        source, malformed = _read_xlsx(path, layout), []
+        (source, header), malformed = _read_xlsx(path, layout), []
     else:
-        source, malformed = _read_csv(path, layout)
+        source, malformed, header = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
     required, optional = FEED_COLUMNS[layout.feed]
-    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
-    if missing:
+    wanted = [layout.source_header(c) for c in required + optional]
+    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
+    if twice:
         raise FileRejected(
             str(path),
-            f"missing required column(s) {missing}; the header has {list(source.columns)}",
+            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
+            " which column is meant is unclear",
         )
-    headers = {c: layout.source_header(c) for c in required + optional}
-    present = {c: h for c, h in headers.items() if h in source}
-    rows = source[list(present.values())].set_axis(list(present), axis=1)
-    rows = rows.reindex(columns=list(headers)).astype("str")
-    rows["_row"] = source.index
-    return Parsed(rows.reset_index(drop=True), source, malformed)
+    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
+    if missing:
+        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
+        raise FileRejected(
+            str(path),
+            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
+            f" the header has {found}",
+        )
+    rows = _canonical(source, layout)
+    return Parsed(rows, source, malformed)
 
 
 def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
-    """Normalise canonical columns of one or many files sharing ``layout``."""
+    """Normalise canonical columns of one or many files sharing ``layout`` (the
+    columns present: a frame of key columns alone is normalised the same way)."""
     out = rows.copy()
     required, optional = FEED_COLUMNS[layout.feed]
     for column in required + optional:
-        text = out[column].str.strip()
-        out[column] = text.mask(text == "")
+        if column in out:
+            text = out[column].str.strip()
+            out[column] = text.mask(text == "")
     for column in DATE_COLUMNS[layout.feed]:
-        out[column] = _normalise_dates(out[column], layout.date_format)
-    for column in MONEY_COLUMNS[layout.feed]:
-        out[column] = _normalise_numbers(out[column], layout, integer=False)
-    for column in INT_COLUMNS[layout.feed]:
-        out[column] = _normalise_numbers(out[column], layout, integer=True)
+        if column in out:
+            out[column] = _normalise_dates(out[column], layout.date_format)
+    misread = pd.Series(None, index=out.index, dtype=object)
+    numbers = [(c, False) for c in MONEY_COLUMNS[layout.feed]]
+    for column, integer in numbers + [(c, True) for c in INT_COLUMNS[layout.feed]]:
+        if column not in out:
+            continue
+        out[column], misused = _normalise_numbers(out[column], layout, integer)
+        misread = misread.where(~misused | misread.notna(), column)
+    out[NUMBER_MISREAD] = misread  # the first column misusing the separator, else None
     return out
 
 
@@ -238,3 +298,240 @@ def parse_file(path: Path, layout: FeedLayout) -> Parsed:
     """Read and normalise one file (the pipeline normalises whole batches instead)."""
     parsed = read_file(path, layout)
     return Parsed(normalise(parsed.rows, layout), parsed.source, parsed.malformed)
+
+
+# --------------------------------------------------------------------------- streaming
+# A large CSV file is read in chunks of bounded rows, so memory does not grow with the
+# file: the chunks carry the same canonical rows, row numbers and malformed lines as
+# read_file would give for the whole file.
+
+
+class NeedsLineByLine(Exception):
+    """The fast reader met a line longer than the header: re-read the file line by line."""
+
+
+def _stream_encoding(path: Path, layout: FeedLayout) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(len(_UTF8_BOM))
+    if start == _UTF8_BOM:
+        return "utf-8-sig"
+    return "utf-8" if layout.encoding == "utf-8-sig" else layout.encoding
+
+
+def _ends_with_line_break(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return True
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
+
+
+def _stream_header(path: Path, layout: FeedLayout, encoding: str) -> list[str]:
+    with path.open(encoding=encoding, newline="") as handle:
+        try:
+            first = next(csv.reader(handle, delimiter=layout.delimiter), [])
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, layout, exc) from None
+    if not first:
+        raise FileRejected(str(path), "the file is empty (no header row)")
+    return [h.strip() for h in first]
+
+
+def _undecodable(path: Path, layout: FeedLayout, exc: UnicodeDecodeError) -> FileRejected:
+    bad = exc.object[exc.start : exc.start + 4]
+    return FileRejected(
+        str(path),
+        f"cannot be decoded as {layout.encoding} ({shown(bad)}); check the layout's encoding",
+    )
+
+
+def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
+    required, optional = FEED_COLUMNS[layout.feed]
+    wanted = [layout.source_header(c) for c in required + optional]
+    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
+    if twice:
+        raise FileRejected(
+            str(path),
+            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
+            " which column is meant is unclear",
+        )
+    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in header]
+    if missing:
+        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
+        raise FileRejected(
+            str(path),
+            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
+            f" the header has {found}",
+        )
+
+
+def _canonical(source: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
+    """The canonical columns of ``source`` (an absent optional column as missing values),
+    as strings, with the data row number in ``_row``."""
+    required, optional = FEED_COLUMNS[layout.feed]
+    headers = {c: layout.source_header(c) for c in required + optional}
+    n = len(source)
+    columns = {}
+    for canonical, header in headers.items():
+        if header not in source:  # built from Arrow nulls: astype of NaN costs 0.1 s/M
+            columns[canonical] = pd.array(pa.nulls(n, pa.large_string()), dtype=_STR)
+        elif source[header].dtype == _STR:
+            columns[canonical] = source[header].array
+        else:
+            columns[canonical] = source[header].astype(_STR).array
+    rows = pd.DataFrame(columns)
+    rows["_row"] = source.index.to_numpy()
+    return rows
+
+
+def read_chunks(
+    path: Path, layout: FeedLayout, rows: int, *, line_by_line: bool = False
+) -> Iterator[Parsed]:
+    """Read a CSV ``path`` in chunks of at most ``rows`` data rows (see :func:`read_file`).
+
+    Raises FileRejected before the first chunk when the header is unusable, and
+    NeedsLineByLine (fast reader only) when a line has more fields than the header:
+    read the file again with ``line_by_line=True``.
+    """
+    encoding = _stream_encoding(path, layout)
+    header = _stream_header(path, layout, encoding)
+    _check_header(path, layout, header)
+    complete = _ends_with_line_break(path)
+    chunks = (
+        _line_chunks(path, layout, encoding, header, rows)
+        if line_by_line
+        else _fast_chunks(path, layout, encoding, rows)
+    )
+    pending: Parsed | None = None
+    try:
+        for source, malformed in chunks:
+            if pending is not None:
+                yield pending
+            source.columns = [str(c).strip() for c in source.columns]
+            pending = Parsed(_canonical(source, layout), source, malformed)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(path, layout, exc) from None
+    if pending is None:
+        return
+    if not complete and not pending.rows.empty:
+        last = pending.rows.iloc[-1]
+        raw = json.dumps(pending.source.loc[int(last["_row"])].to_dict(), ensure_ascii=False)
+        cut = Malformed(int(last["_row"]), _CUT_OFF, raw)
+        pending = Parsed(pending.rows.iloc[:-1], pending.source, [*pending.malformed, cut])
+    yield pending
+
+
+def _fast_chunks(
+    path: Path, layout: FeedLayout, encoding: str, rows: int
+) -> Iterator[tuple[pd.DataFrame, list[Malformed]]]:
+    reader = pd.read_csv(
+        path,
+        sep=layout.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=True,
+        quoting=csv.QUOTE_MINIMAL,
+        encoding=encoding,
+        chunksize=rows,
+    )
+    offset = 0
+    with reader:
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserError:
+                raise NeedsLineByLine(str(path)) from None
+            frame.index = range(offset + 1, offset + len(frame) + 1)
+            offset += len(frame)
+            yield frame, []
+
+
+def _line_chunks(
+    path: Path, layout: FeedLayout, encoding: str, header: list[str], rows: int
+) -> Iterator[tuple[pd.DataFrame, list[Malformed]]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        records = (r for r in csv.reader(handle, delimiter=layout.delimiter) if r)
+        next(records, None)  # the header
+        good, numbers, malformed = [], [], []
+        for number, record in enumerate(records, 1):
+            if len(record) > len(header):
+                reason = f"the line has {len(record)} fields, the header has {len(header)}"
+                malformed.append(Malformed(number, reason, json.dumps(record, ensure_ascii=False)))
+            else:
+                good.append(record + [""] * (len(header) - len(record)))
+                numbers.append(number)
+            if len(good) + len(malformed) >= rows:
+                yield _frame(good, numbers, header), malformed
+                good, numbers, malformed = [], [], []
+        yield _frame(good, numbers, header), malformed
+
+
+def _frame(good: list[list[str]], numbers: list[int], header: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(good, columns=header, index=numbers, dtype=str)
+    return frame.loc[:, ~frame.columns.duplicated()]
+
+
+def repeated_rows(path: Path, layout: FeedLayout, key: tuple[str, ...], rows: int) -> set[int]:
+    """Row numbers of a CSV file whose normalised ``key`` appears on more than one row
+    (a pass over the key columns alone, in chunks of ``rows``; malformed lines and a
+    cut-off last line take no part, as in :func:`read_chunks`)."""
+    try:
+        hashes, numbers = _key_hashes(_key_chunks(path, layout, key, rows), layout, key)
+        cut_off = not _ends_with_line_break(path)
+    except NeedsLineByLine:  # read_chunks sets malformed and cut-off lines aside itself
+        chunks = (p.rows for p in read_chunks(path, layout, rows, line_by_line=True))
+        hashes, numbers = _key_hashes(chunks, layout, key)
+        cut_off = False
+    if not hashes:
+        return set()
+    every, where = np.concatenate(hashes), np.concatenate(numbers)
+    if cut_off and len(where):
+        every, where = every[:-1], where[:-1]  # the cut-off last line is not a row
+    unique, counts = np.unique(every, return_counts=True)
+    return set(where[np.isin(every, unique[counts > 1])].tolist())
+
+
+def _key_chunks(
+    path: Path, layout: FeedLayout, key: tuple[str, ...], rows: int
+) -> Iterator[pd.DataFrame]:
+    """The key columns of a CSV file (canonical names, ``_row``), in chunks."""
+    encoding = _stream_encoding(path, layout)
+    _check_header(path, layout, _stream_header(path, layout, encoding))
+    headers = {layout.source_header(c).strip(): c for c in key}
+    reader = pd.read_csv(
+        path,
+        sep=layout.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=True,
+        encoding=encoding,
+        chunksize=rows,
+        usecols=lambda h: h.strip() in headers,
+    )
+    offset = 0
+    with reader:
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserError:
+                raise NeedsLineByLine(str(path)) from None
+            frame.columns = [headers[str(c).strip()] for c in frame.columns]
+            frame["_row"] = np.arange(offset + 1, offset + len(frame) + 1)
+            offset += len(frame)
+            yield frame
+
+
+def _key_hashes(
+    chunks: Iterator[pd.DataFrame], layout: FeedLayout, key: tuple[str, ...]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    hashes, numbers = [], []
+    for frame in chunks:
+        keys = normalise(frame[list(key)], layout)[list(key)]
+        hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+        numbers.append(frame["_row"].to_numpy())
+    return hashes, numbers

@@ -30,20 +30,45 @@ from ka_pipeline.config import Chain, Config, load_config
 from ka_pipeline.daystatus import record_days
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
-from ka_pipeline.load import FileLoad, publish
+from ka_pipeline.load import RAW_TABLE, FileLoad, Held, publish, publish_streamed
 from ka_pipeline.locks import chain_lock
 from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
-from ka_pipeline.parse import Parsed, normalise, read_file
+from ka_pipeline.parse import (
+    NUMBER_MISREAD,
+    NeedsLineByLine,
+    Parsed,
+    normalise,
+    read_chunks,
+    read_file,
+    repeated_rows,
+)
 from ka_pipeline.settings import Settings
-from ka_pipeline.validate import add_flags, validate_rows
+from ka_pipeline.shown import plain
+from ka_pipeline.validate import (
+    PARTITION_FREE_KEYS,
+    Validated,
+    add_flags,
+    key_rule,
+    validate_rows,
+)
 from ka_pipeline.validate import prepare as prepare_validation
 from ka_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-PUBLISH_BATCH_FILES = 100  # files per transaction: bounds memory on long backfills
-DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
+PUBLISH_BATCH_FILES = 100  # files per transaction at most
+# Memory is bounded by rows, not files: a batch holds at most BATCH_BYTES of CSV (about
+# 400k sales rows); a larger CSV file is read, checked and published in chunks of
+# CHUNK_ROWS rows within one transaction.
+BATCH_BYTES = 16 << 20
+CHUNK_ROWS = 200_000
+DAILY_FEEDS = ("sales",)
+_KEY_REASON = {  # as in the suites (expectations/<feed>.json, the _key_new check)
+    "invoices": "the invoice line is already loaded",
+    "deductions": "the deduction line is already loaded",
+    "payments": "the payment line is already loaded",
+}  # feeds expected every business date; a gap is a missing feed
 
 
 def stdout_progress(message: str) -> None:
@@ -115,15 +140,7 @@ def _parse_batch(
     """Parse files; an unreadable one gets its rejection reason and no parsed rows."""
     loads, last = [], time.monotonic()
     for i, feed_file in enumerate(files, 1):
-        load = FileLoad(
-            chain_code=chain.code,
-            feed=feed_file.feed,
-            business_date=feed_file.business_date,
-            file_name=feed_file.name,
-            file_path=str(feed_file.path),
-            checksum=feed_file.checksum,
-            started_at=datetime.now(),
-        )
+        load = _new_load(chain, feed_file)
         parsed = None
         try:
             parsed = read_file(feed_file.path, chain.feeds[feed_file.feed])
@@ -136,18 +153,94 @@ def _parse_batch(
     return loads
 
 
+def _loaded_keys(
+    engine: sa.Engine, chain_code: str, feed: str, frame: pd.DataFrame, skip: list[date]
+) -> dict[tuple[str, ...], str]:
+    """Keys of ``frame`` already loaded for this chain outside the dates ``skip`` (the
+    partitions the batch replaces), each with the partition and file holding it."""
+    columns = PARTITION_FREE_KEYS[feed]
+    firsts = [v for v in frame[columns[0]].dropna().unique()]
+    found: dict[tuple[str, ...], str] = {}
+    if not firsts:
+        return found
+    query = sa.text(
+        f"select {', '.join('r.' + c for c in columns)}, r.business_date, l.file_name"
+        f" from {RAW_TABLE[feed]} r join ops_load_log l on l.load_id = r.load_id"
+        f" where r.chain_code = :chain and r.{columns[0]} in :firsts"
+        " and r.business_date not in :skip"
+    ).bindparams(sa.bindparam("firsts", expanding=True), sa.bindparam("skip", expanding=True))
+    with engine.connect() as conn:
+        for i in range(0, len(firsts), 5000):
+            params = {"chain": chain_code, "firsts": firsts[i : i + 5000], "skip": skip}
+            for row in conn.execute(query, params):
+                key = tuple(str(v) for v in row[: len(columns)])
+                found.setdefault(key, f"for {row.business_date} from {plain(row.file_name)}")
+    return found
+
+
+def _claim_keys_in_order(
+    result: Validated, feed: str, readable: list[tuple[FileLoad, Parsed | None]]
+) -> Validated:
+    """Within a batch, a key belongs to the first file (by business date) loading it: a
+    later file's row with that key is quarantined, exactly as a nightly run would find
+    it already loaded. Nightly and backfill thus give the same tables."""
+    columns = list(PARTITION_FREE_KEYS[feed])
+    good, bad = result.good, result.bad
+    owner = good.sort_values("_file", kind="stable").drop_duplicates(columns)
+    owner = owner.set_index(columns)["_file"]
+    if owner.empty:
+        return result
+    where = {
+        i: f"for {load.business_date} from {plain(load.file_name)}"
+        for i, (load, _) in enumerate(readable)
+    }
+    reason = _KEY_REASON[feed]
+    column = ",".join(columns)
+
+    def taken(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        keys = pd.MultiIndex.from_frame(frame[columns].astype(object))
+        first = pd.Series(owner.reindex(keys).to_numpy(), index=frame.index)
+        return first.notna() & (first < frame["_file"]), first
+
+    late, first = taken(good)
+    moved = good[late].assign(
+        column_name=column,
+        reason=[f"{reason}: {where[int(f)]}" for f in first[late]],
+    )
+    if not bad.empty:
+        also, bad_first = taken(bad)
+        bad = bad.copy()
+        bad.loc[also, "column_name"] = bad.loc[also, "column_name"] + ", " + column
+        bad.loc[also, "reason"] = [
+            f"{r}; {reason}: {where[int(f)]}"
+            for r, f in zip(bad.loc[also, "reason"], bad_first[also], strict=True)
+        ]
+    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"))
+
+
 def _validate_batch(
-    config: Config, chain: Chain, feed: str, batch: list[tuple[FileLoad, Parsed | None]]
+    config: Config,
+    chain: Chain,
+    feed: str,
+    batch: list[tuple[FileLoad, Parsed | None]],
+    engine: sa.Engine | None = None,
 ) -> None:
-    """Validate all readable files of a batch in one suite run; split good from bad."""
+    """Validate all readable files of a batch in one suite run; split good from bad.
+
+    Every check is per file and per partition (a key repeated in one file, a date
+    outside its file's window), so a file gives the same rows whichever batch it is in;
+    keys that must be unique across partitions are checked against what is loaded and
+    claimed in business-date order (:func:`_claim_keys_in_order`).
+    """
     readable = [(load, parsed) for load, parsed in batch if parsed is not None]
     if not readable:
         return
+    layout = chain.feeds[feed]
     frame = pd.concat(
         [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
         ignore_index=True,
     )
-    frame = normalise(frame, chain.feeds[feed])
+    frame = normalise(frame, layout)
     if feed == "deductions":
         texts = frame["deduction_text"].dropna().unique()
         mapping = {text: chain.deduction_type(text) for text in texts}
@@ -155,10 +248,19 @@ def _validate_batch(
     file_dates = frame["_file"].map(
         {i: load.business_date.isoformat() for i, (load, _) in enumerate(readable)}
     )
+    loaded = None
+    if feed in PARTITION_FREE_KEYS and engine is not None:
+        dates = sorted({load.business_date for load, _ in readable})
+        loaded = _loaded_keys(engine, chain.code, feed, frame, dates)
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
-    flagged = add_flags(frame, feed, file_dates, stores, set(config.products["barcode"]))
+    flagged = add_flags(
+        frame, feed, file_dates, stores, set(config.products["barcode"]), layout, loaded
+    )
+    flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
-    keep = [c for c in frame.columns if c != "_file"]
+    if feed in PARTITION_FREE_KEYS and len(readable) > 1:
+        result = _claim_keys_in_order(result, feed, readable)
+    keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
     good_by_file = dict(tuple(result.good.groupby("_file")))
     bad_by_file = dict(tuple(result.bad.groupby("_file")))
     for i, (load, parsed) in enumerate(readable):
@@ -166,6 +268,7 @@ def _validate_batch(
         bad = bad_by_file.get(i)
         load.good = good[keep].reset_index(drop=True) if good is not None else frame.iloc[0:0][keep]
         if bad is not None:
+            bad = bad.sort_values("_row")
             load.bad = bad.reset_index(drop=True).assign(_raw=parsed.raw_records(bad["_row"]))
         if parsed.malformed:
             lines = pd.DataFrame(
@@ -177,6 +280,181 @@ def _validate_batch(
                 }
             )
             load.bad = lines if load.bad is None else pd.concat([load.bad, lines])
+
+
+def _loaded_partitions(
+    engine: sa.Engine, chain_code: str, feed: str, dates: list[date]
+) -> dict[date, sa.Row]:
+    """The current load (rows_loaded, file_name) of each partition among ``dates``."""
+    query = sa.text(
+        "select business_date, rows_loaded, file_name from ops_load_log"
+        " where chain_code = :chain and feed = :feed and status = 'loaded'"
+        " and business_date in :dates"
+    ).bindparams(sa.bindparam("dates", expanding=True))
+    params = {"chain": chain_code, "feed": feed, "dates": dates}
+    with engine.connect() as conn:
+        return {_as_date(r.business_date): r for r in conn.execute(query, params)}
+
+
+def _hold_reason(load: FileLoad, old: sa.Row | None, share: float) -> str | None:
+    """Why ``load`` must not replace the partition's loaded rows ``old``, or None."""
+    if old is None or old.rows_loaded == 0:
+        return None
+    if load.rows_loaded == 0 or load.rows_loaded < share * old.rows_loaded:
+        return (
+            f"held for review: it would replace the {old.rows_loaded} row(s) loaded from"
+            f" {plain(old.file_name)} with {load.rows_loaded} good row(s), below"
+            f" {share:.0%} of them (restatement_min_share); the loaded rows are kept;"
+            " re-run with --force to accept it"
+        )
+    return None
+
+
+def _hold_shrinking_restatements(
+    engine: sa.Engine, chain: Chain, feed: str, loads: list[FileLoad]
+) -> None:
+    """Hold a file that would replace a loaded partition with nothing, or with fewer
+    good rows than the layout's ``restatement_min_share`` of the loaded ones: it is
+    rejected with a message saying so, and the loaded slice stays as it is."""
+    accepted = [f for f in loads if f.rejected_reason is None]
+    if not accepted:
+        return
+    loaded = _loaded_partitions(engine, chain.code, feed, [f.business_date for f in accepted])
+    share = chain.feeds[feed].restatement_min_share
+    for load in accepted:
+        reason = _hold_reason(load, loaded.get(load.business_date), share)
+        if reason:
+            load.rejected_reason = reason
+            load.good = load.bad = None
+
+
+def _new_load(chain: Chain, feed_file: FeedFile) -> FileLoad:
+    return FileLoad(
+        chain_code=chain.code,
+        feed=feed_file.feed,
+        business_date=feed_file.business_date,
+        file_name=feed_file.name,
+        file_path=str(feed_file.path),
+        checksum=feed_file.checksum,
+        started_at=datetime.now(),
+    )
+
+
+def _load_streamed(
+    engine: sa.Engine,
+    config: Config,
+    chain: Chain,
+    feed_file: FeedFile,
+    *,
+    force: bool,
+    seconds: dict[str, float],
+) -> FileLoad:
+    """Load one large CSV file in chunks of :data:`CHUNK_ROWS` rows, in one transaction
+    (memory holds one chunk). The checks are those of a batch: a key repeated anywhere
+    in the file quarantines each of its rows, as the suite's uniqueness check does
+    within a chunk; a restatement is held the same way."""
+    feed, layout = feed_file.feed, chain.feeds[feed_file.feed]
+    load = _new_load(chain, feed_file)
+    key, key_reason = key_rule(feed)
+    old = None if force else _loaded_partitions(engine, chain.code, feed, [load.business_date])
+    share = layout.restatement_min_share
+
+    def pieces(line_by_line: bool) -> Iterator[FileLoad]:
+        with _timed(seconds, "read"):
+            repeated = repeated_rows(feed_file.path, layout, key, CHUNK_ROWS)
+        chunks = read_chunks(feed_file.path, layout, CHUNK_ROWS, line_by_line=line_by_line)
+        while True:
+            with _timed(seconds, "read"):
+                parsed = next(chunks, None)
+            if parsed is None:
+                return
+            piece = _new_load(chain, feed_file)
+            with _timed(seconds, "validate"):
+                _validate_batch(config, chain, feed, [(piece, parsed)], engine)
+                _quarantine_repeated(piece, parsed, repeated, key, key_reason)
+            yield piece
+
+    for line_by_line in (False, True):
+        try:
+            with _timed(seconds, "publish"):
+                publish_streamed(
+                    engine,
+                    load,
+                    pieces(line_by_line),
+                    lambda done: _hold_reason(done, (old or {}).get(load.business_date), share),
+                )
+            return load
+        except NeedsLineByLine:
+            load.counts = None
+            continue
+        except (FileRejected, Held) as exc:
+            load.rejected_reason = exc.reason if isinstance(exc, FileRejected) else str(exc)
+            load.counts = None
+            break
+    load.good = load.bad = None
+    publish(engine, [load])
+    return load
+
+
+def _quarantine_repeated(
+    piece: FileLoad, parsed: Parsed, repeated: set[int], key: tuple[str, ...], reason: str
+) -> None:
+    """Quarantine the good rows of a chunk whose key is repeated elsewhere in the file
+    (the suite saw only this chunk); a bad row gets the reason too if it lacks it."""
+    if not repeated:
+        return
+    column = ",".join(key)
+    good = piece.good
+    if good is not None and not good.empty:
+        late = good["_row"].isin(repeated)
+        if late.any():
+            moved = good[late].assign(column_name=column, reason=reason)
+            moved["_raw"] = parsed.raw_records(moved["_row"])
+            piece.good = good[~late].reset_index(drop=True)
+            piece.bad = moved if piece.bad is None else pd.concat([piece.bad, moved])
+    bad = piece.bad
+    if bad is not None and not bad.empty:
+        lacking = bad["_row"].isin(repeated) & ~bad["reason"].str.contains(reason, regex=False)
+        bad = bad.copy()
+        bad.loc[lacking, "column_name"] = bad.loc[lacking, "column_name"].fillna("") + (
+            ", " + column
+        )
+        bad.loc[lacking, "reason"] = bad.loc[lacking, "reason"] + "; " + reason
+        piece.bad = bad.sort_values("_row").reset_index(drop=True)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _streamed(chain: Chain, feed_file: FeedFile) -> bool:
+    """A CSV file too large for a batch is loaded in chunks on its own."""
+    layout = chain.feeds[feed_file.feed]
+    return layout.format == "csv" and feed_file.path.stat().st_size > BATCH_BYTES
+
+
+def _batches(chain: Chain, files: list[FeedFile]) -> Iterator[list[FeedFile]]:
+    """Files in batches of at most :data:`BATCH_BYTES` (so of bounded rows) and
+    :data:`PUBLISH_BATCH_FILES` files; a larger CSV file is a batch of its own, loaded
+    in chunks. An XLSX file counts 10x its size (it is compressed)."""
+    group: list[FeedFile] = []
+    size = 0
+    for feed_file in files:
+        layout = chain.feeds[feed_file.feed]
+        weight = feed_file.path.stat().st_size * (10 if layout.format == "xlsx" else 1)
+        if _streamed(chain, feed_file):
+            if group:
+                yield group
+            yield [feed_file]
+            group, size = [], 0
+            continue
+        if group and (size + weight > BATCH_BYTES or len(group) >= PUBLISH_BATCH_FILES):
+            yield group
+            group, size = [], 0
+        group.append(feed_file)
+        size += weight
+    if group:
+        yield group
 
 
 def run_chain(
@@ -214,14 +492,23 @@ def run_chain(
             )
             with _timed(result.seconds, "GE setup"):  # once per process, then cached
                 prepare_validation(feed)
-        for i in range(0, len(todo), PUBLISH_BATCH_FILES):
-            with _timed(result.seconds, "read"):
-                parsed = _parse_batch(chain, todo[i : i + PUBLISH_BATCH_FILES], progress)
-            with _timed(result.seconds, "validate"):
-                _validate_batch(config, chain, feed, parsed)
-            batch = [load for load, _ in parsed]
-            with _timed(result.seconds, "publish"):
-                publish(engine, batch)
+        for group in _batches(chain, todo):
+            if len(group) == 1 and _streamed(chain, group[0]):
+                batch = [
+                    _load_streamed(
+                        engine, config, chain, group[0], force=force, seconds=result.seconds
+                    )
+                ]
+            else:
+                with _timed(result.seconds, "read"):
+                    parsed = _parse_batch(chain, group, progress)
+                with _timed(result.seconds, "validate"):
+                    _validate_batch(config, chain, feed, parsed, engine)
+                batch = [load for load, _ in parsed]
+                if not force:
+                    _hold_shrinking_restatements(engine, chain, feed, batch)
+                with _timed(result.seconds, "publish"):
+                    publish(engine, batch)
             for load in batch:
                 if load.rejected_reason:
                     counts.rejected += 1

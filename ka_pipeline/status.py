@@ -1,10 +1,15 @@
-"""``ka-pipeline status``: the last loads, rejected files and quarantined rows."""
+"""``ka-pipeline status``: the last loads, rejected files and quarantined rows.
+
+File names, messages and reasons may carry text from a chain's file: they are printed
+only escaped (:func:`ka_pipeline.shown.plain`), never as raw terminal output.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from ka_pipeline.settings import Settings
+from ka_pipeline.shown import plain
 from ka_pipeline.warehouse import connect
 
 
@@ -50,13 +55,18 @@ def print_status(settings: Settings, limit: int = 20, chain: str | None = None) 
         print(
             f"{r.load_id:>6} {r.chain_code:<6} {r.feed:<11} {r.business_date!s:<10} "
             f"{r.status:<10} {r.rows_read:>6} {r.rows_loaded:>6} {r.rows_quarantined:>6}  "
-            f"{r.file_name}"
+            f"{plain(r.file_name)}"
         )
     print(f"\nrejected files ({len(rejected)}):" if rejected else "\nrejected files: none")
     for r in rejected:
-        print(f"  {r.chain_code} {r.feed} {r.business_date} {r.file_name}: {r.message}")
+        print(
+            f"  {r.chain_code} {r.feed} {r.business_date} {plain(r.file_name)}:"
+            f" {plain(r.message, 500)}"
+        )
     print(
         "\nquarantined rows by column (current loads):" if reasons else "\nquarantined rows: none"
     )
     for r in reasons:
-        print(f"  {r.chain_code} {r.feed} {r.column_name}: {r.n} row(s), e.g. {r.example}")
+        print(
+            f"  {r.chain_code} {r.feed} {r.column_name}: {r.n} row(s), e.g. {plain(r.example, 300)}"
+        )

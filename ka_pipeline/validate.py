@@ -23,8 +23,10 @@ from typing import Any
 import pandas as pd
 
 from ka_pipeline import resources
+from ka_pipeline.config import FeedLayout
 from ka_pipeline.gtin import is_valid_gtin13
-from ka_pipeline.parse import DATE_COLUMNS
+from ka_pipeline.parse import DATE_COLUMNS, MONEY_COLUMNS, NUMBER_MISREAD
+from ka_pipeline.shown import shown
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
@@ -36,6 +38,16 @@ FLAG_SOURCE = {
     "_store_known": "store_code",
     "_date_matches_file": "business_date",
     **{f"_{column}_ok": column for columns in DATE_COLUMNS.values() for column in columns},
+    **{f"_{c}_plausible": c for columns in DATE_COLUMNS.values() for c in columns},
+    **{f"_{c}_in_range": c for columns in MONEY_COLUMNS.values() for c in columns},
+    "_key_new": "_key_seen",
+}
+# Keys a row may have only once per chain across partitions (a feed whose key holds no
+# business date): an invoice line already loaded for another date is a duplicate.
+PARTITION_FREE_KEYS = {
+    "invoices": ("invoice_no", "line_no"),
+    "deductions": ("statement_no", "deduction_no"),
+    "payments": ("payment_no", "invoice_no"),
 }
 
 
@@ -58,6 +70,18 @@ def _gx() -> tuple[Any, Any]:
         "all_rows"
     )
     return gx, batch_definition
+
+
+@lru_cache(maxsize=8)
+def key_rule(feed: str) -> tuple[tuple[str, ...], str]:
+    """The columns a row is unique by within its file, and the reason when it is not,
+    as the feed's suite declares them (read without importing Great Expectations)."""
+    doc = json.loads((expectations_dir() / f"{feed}.json").read_text(encoding="utf-8"))
+    for item in doc["expectations"]:
+        if item["type"] == "expect_compound_columns_to_be_unique":
+            columns = tuple(c for c in item["kwargs"]["column_list"] if c != "_file")
+            return columns, item["meta"]["reason"]
+    raise ValueError(f"expectations/{feed}.json declares no key")
 
 
 @lru_cache(maxsize=8)
@@ -96,14 +120,32 @@ def add_flags(
     file_dates: pd.Series,
     chain_stores: pd.Series | None,
     products: set[str],
+    layout: FeedLayout | None = None,
+    loaded_keys: dict[tuple[str, ...], str] | None = None,
 ) -> pd.DataFrame:
-    """Add the computed columns the suites check; ``file_dates`` are ISO strings."""
+    """Add the computed columns the suites check; ``file_dates`` are ISO strings.
+
+    ``layout`` gives the plausible date window and amount limit (the defaults when
+    None); ``loaded_keys`` maps the keys of :data:`PARTITION_FREE_KEYS` already taken
+    (loaded for another date, or by an earlier file of the batch) to where they were.
+    """
+    layout = layout or FeedLayout(feed=feed, file="{date:%Y%m%d}")
     out = frame.copy()
+    if "_file" not in out:
+        out["_file"] = 0
     for column in DATE_COLUMNS[feed]:
         # a real calendar date: "2026-02-30" has the shape but would fail in the database
         distinct = pd.Series(out[column].dropna().unique(), dtype=object)
         real = distinct[pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce").notna()]
         out[f"_{column}_ok"] = out[column].isna() | out[column].isin(set(real))
+        if feed != "sales":  # a sales row's date must be the file's date (checked below)
+            out[f"_{column}_plausible"] = _plausible(out[column], real, file_dates, layout)
+    limit = float(layout.max_line_amount)
+    for column in MONEY_COLUMNS[feed]:
+        amount = pd.to_numeric(out[column], errors="coerce")
+        out[f"_{column}_in_range"] = amount.isna() | (amount.abs() <= limit)
+    if NUMBER_MISREAD not in out:
+        out[NUMBER_MISREAD] = None
     if "barcode" in out:
         barcodes = out["barcode"]
         valid = {b for b in barcodes.dropna().unique() if is_valid_gtin13(b)}  # few distinct
@@ -117,7 +159,33 @@ def add_flags(
         )
         known = chain_stores if chain_stores is not None else pd.Series([], dtype=str)
         out["_store_known"] = out["store_code"].isna() | out["store_code"].isin(known)
+    if feed in PARTITION_FREE_KEYS:
+        keys = list(zip(*(out[c] for c in PARTITION_FREE_KEYS[feed]), strict=True))
+        seen = loaded_keys or {}
+        out["_key_seen"] = [seen.get(k) for k in keys]
+        out["_key_new"] = out["_key_seen"].isna()
     return out
+
+
+def _plausible(
+    values: pd.Series, real: pd.Series, file_dates: pd.Series, layout: FeedLayout
+) -> pd.Series:
+    """True where a date lies in [file date - days before, file date + days after]; the
+    (date, file date) pairs are few, so only the distinct pairs are computed."""
+    pairs = pd.DataFrame({"d": values.to_numpy(), "f": file_dates.to_numpy()})
+    pairs = pairs[pairs["d"].isin(set(real))].drop_duplicates()
+    offset = (
+        pd.to_datetime(pairs["d"], format="%Y-%m-%d")
+        - pd.to_datetime(pairs["f"], format="%Y-%m-%d")
+    ).dt.days
+    inside = (offset >= -layout.plausible_days_before) & (offset <= layout.plausible_days_after)
+    outside = set(zip(pairs["d"][~inside], pairs["f"][~inside], strict=True))
+    if not outside:
+        return pd.Series(True, index=values.index)
+    keys = pd.Series(
+        list(zip(values.to_numpy(), file_dates.to_numpy(), strict=True)), index=values.index
+    )
+    return ~keys.isin(outside)
 
 
 def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
@@ -141,7 +209,8 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
         if item.success:
             continue
         config = item.expectation_config
-        column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", []))
+        listed = [c for c in config.kwargs.get("column_list", []) if c != "_file"]
+        column = config.kwargs.get("column") or ",".join(listed)
         reason = (config.meta or {}).get("reason", config.type)
         indices = (item.result or {}).get("unexpected_index_list")
         if indices is None:
@@ -149,9 +218,15 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
         source = FLAG_SOURCE.get(column, column)
         for entry in indices:
             key = int(entry["_key"])
-            value = frame.at[key, source] if source in frame.columns else None
-            text = reason if value is None or pd.isna(value) else f"{reason} (got {value!r})"
-            reasons.setdefault(key, []).append((source, text))
+            where = source
+            if column == NUMBER_MISREAD:  # the flag holds the column at fault
+                where = str(frame.at[key, NUMBER_MISREAD])
+            value = frame.at[key, where] if where in frame.columns else None
+            text = reason if value is None or pd.isna(value) else f"{reason} (got {shown(value)})"
+            if source == "_key_seen":
+                where = ",".join(PARTITION_FREE_KEYS[feed])
+                text = f"{reason}: {value}"
+            reasons.setdefault(key, []).append((where, text))
     bad_keys = sorted(reasons)
     bad = frame.iloc[bad_keys].copy()
     bad["column_name"] = [", ".join(dict.fromkeys(c for c, _ in reasons[k])) for k in bad_keys]

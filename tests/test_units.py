@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from ka_pipeline.config import FeedLayout, load_config, store_class
+from ka_pipeline.config import FeedLayout, check_date_format, load_config, store_class
 from ka_pipeline.errors import ConfigError, FileRejected
 from ka_pipeline.gtin import check_digit, is_valid_gtin13, make_gtin13
-from ka_pipeline.parse import parse_file
+from ka_pipeline.parse import _normalise_numbers, parse_file, read_chunks
+from ka_pipeline.shown import plain, shown
 from ka_pipeline.warehouse import create_engine, migrate, migrations, split_statements
 from tests.helpers import FIXTURES
 
@@ -110,7 +112,10 @@ def test_parse_xlsx_with_excel_dates_and_numbers(tmp_path: Path) -> None:
 def test_unreadable_files_are_rejected_with_the_reason(tmp_path: Path) -> None:
     missing_column = tmp_path / "a.csv"
     missing_column.write_text("business_date,store_code,barcode,units\n2026-10-31,S1,1,1\n")
-    with pytest.raises(FileRejected, match=r"missing required column\(s\) \['sales_amount'\]"):
+    with pytest.raises(
+        FileRejected,
+        match=r"missing required column\(s\) 'sales_amount'; the header has 'business_date'",
+    ):
         parse_file(missing_column, _layout())
     not_gbk = tmp_path / "b.csv"
     not_gbk.write_bytes(b"\xff\xff\xff")
@@ -152,7 +157,9 @@ def test_config_errors_name_the_file_and_entry(tmp_path: Path) -> None:
     stores = folder / "stores.csv"
     shutil.copy(FIXTURES / "mini" / "config" / "chains.yaml", chains)
     stores.write_text(stores.read_text().replace("2020-01-01", "01/01/2020"))
-    with pytest.raises(ConfigError, match=r"stores.csv line 2: opened_on='01/01/2020'"):
+    with pytest.raises(
+        ConfigError, match=r"stores.csv line 2: opened_on: '01/01/2020' is not a YYYY-MM-DD date"
+    ):
         load_config(folder)
 
 
@@ -172,3 +179,59 @@ def test_migrations_apply_once_and_refuse_edits(tmp_path: Path) -> None:
 def test_split_statements_ignores_comments() -> None:
     script = "-- a comment; with a semicolon\ncreate table a (x int);\n\ncreate table b (y int);\n"
     assert split_statements(script) == ["create table a (x int)", "create table b (y int)"]
+
+
+def test_shown_escapes_and_cuts_file_text() -> None:
+    assert shown("A01") == "'A01'"
+    assert shown("a\nb\x1b[2J\u202ec'") == "'a\\nb\\x1b[2J\\u202ec\\''"
+    # 100 characters: the first 60 shown, then how long the text was
+    assert shown("x" * 100) == "'" + "x" * 60 + "'… (100 characters)"
+    assert plain("a\r\nb") == "a\\r\\nb"
+
+
+def test_date_formats_and_strict_file_dates() -> None:
+    assert check_date_format("%Y%m%d") == "%Y%m%d"
+    for bad, message in (
+        ("%Q", "'%Q' is not a date format: %Q"),
+        ("%Y/%m", "needs a year, a month and a day"),
+        ("100%", "a lone %"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_date_format(bad)
+    regex, _ = _layout().file_regex()
+    assert regex.match("s_20261001.csv")
+    assert not regex.match("s_2026101.csv")  # seven digits: not a %Y%m%d date
+    assert not regex.match("s_202610011.csv")
+
+
+def test_thousands_separator_only_in_groups_of_three() -> None:
+    layout = _layout(thousands=",")
+    values = pd.Series(
+        ["1,234.50", "85,50", "1,2,3.40", "1234", "-12,345,678.9", None], dtype="str"
+    )
+    text, misused = _normalise_numbers(values, layout, integer=False)
+    assert list(misused) == [False, True, True, False, False, False]
+    # grouped values lose the separator; misused ones stay as read for the quarantine
+    assert list(text[:5]) == ["1234.50", "85,50", "1,2,3.40", "1234", "-12345678.9"]
+    euro = _layout(thousands=".", decimal=",")
+    text, misused = _normalise_numbers(pd.Series(["1.234,50", "85.50"], dtype="str"), euro, False)
+    assert list(text) == ["1234.50", "85.50"] and list(misused) == [False, True]
+
+
+def test_a_file_without_a_final_line_break_loses_its_last_line_to_quarantine(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "business_date,store_code,barcode,units,sales_amount\n"
+        "2026-10-31,A01,6901234567892,10,29.90\n"
+        "2026-10-31,A01,0012345678905,9,6"  # cut off: 71.10 was being written
+    )
+    parsed = parse_file(path, _layout())
+    assert list(parsed.rows["_row"]) == [1]
+    assert [(m.row_number, m.reason[:22]) for m in parsed.malformed] == [
+        (2, "the file ends inside t")
+    ]
+    chunks = list(read_chunks(path, _layout(), 1))
+    assert [list(c.rows["_row"]) for c in chunks] == [[1], []]
+    assert [m.row_number for c in chunks for m in c.malformed] == [2]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ka_pipeline.config import schema
 from ka_pipeline.errors import ConfigError
 
 FEEDS = ("sales", "invoices", "deductions", "payments")
@@ -119,20 +120,77 @@ class FeedLayout:
     decimal: str = "."
     thousands: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source header
+    # A restated file whose good rows fall below this share of the partition's loaded
+    # rows is held for review (rejected, the old slice kept) unless the run is forced.
+    restatement_min_share: float = 0.5
+    # Dates in a file's rows are plausible within [file date - before, file date + after].
+    plausible_days_before: int = 400
+    plausible_days_after: int = 366
+    # An amount beyond +/- this on one line is implausible: quarantined, never loaded.
+    max_line_amount: Decimal = Decimal("10000000.00")
 
     def source_header(self, canonical: str) -> str:
         return self.columns.get(canonical, canonical)
 
     def file_regex(self) -> tuple[re.Pattern[str], str]:
-        """A regex matching this feed's file paths and the strftime format of its date."""
+        """A regex matching this feed's file paths and the strftime format of its date.
+
+        Each strftime directive matches exactly its own width (``%Y`` four digits,
+        ``%m`` two, ...), so ``2026101`` is not taken for a ``%Y%m%d`` date.
+        """
         match = _DATE_TOKEN.search(self.file)
         assert match is not None  # checked on load
         before, after = self.file[: match.start()], self.file[match.end() :]
-        body = re.escape(before) + r"(?P<date>.+?)" + re.escape(after)
+        body = re.escape(before) + f"(?P<date>{_date_regex(match.group(1))})" + re.escape(after)
         return re.compile("^" + body + "$"), match.group(1)
 
     def path_for(self, day: date) -> str:
         return _DATE_TOKEN.sub(lambda m: day.strftime(m.group(1)), self.file)
+
+
+# strftime directives allowed in a date format, and what each matches in a file name.
+_DIRECTIVES = {
+    "Y": r"\d{4}",
+    "y": r"\d{2}",
+    "m": r"\d{2}",
+    "d": r"\d{2}",
+    "j": r"\d{3}",
+    "b": r"[A-Za-z]{3}",
+    "B": r"[A-Za-z]{3,9}",
+    "%": "%",
+}
+_DIRECTIVE = re.compile(r"%(.)")
+
+
+def _date_regex(fmt: str) -> str:
+    parts, last = [], 0
+    for m in _DIRECTIVE.finditer(fmt):
+        parts.append(re.escape(fmt[last : m.start()]))
+        parts.append(_DIRECTIVES[m.group(1)])
+        last = m.end()
+    parts.append(re.escape(fmt[last:]))
+    return "".join(parts)
+
+
+def check_date_format(fmt: str) -> str:
+    """``fmt`` if it is a strftime date format naming a year, a month and a day (or a
+    day of year) and nothing else; else ValueError saying what is wrong."""
+    found = _DIRECTIVE.findall(fmt)
+    unknown = sorted({d for d in found if d not in _DIRECTIVES})
+    if unknown or fmt.count("%") != len(found) + found.count("%"):
+        bad = ", ".join("%" + d for d in unknown) or "a lone %"
+        raise ValueError(
+            f"{fmt!r} is not a date format: {bad} is not one of "
+            + ", ".join("%" + d for d in _DIRECTIVES)
+        )
+    has_year = bool({"Y", "y"} & set(found))
+    has_day = "j" in found or ({"d"} & set(found) and {"m", "b", "B"} & set(found))
+    if not (has_year and has_day):
+        raise ValueError(f"{fmt!r} needs a year, a month and a day (%Y, %m, %d)")
+    sample = date(2026, 11, 27)
+    if datetime.strptime(sample.strftime(fmt), fmt).date() != sample:
+        raise ValueError(f"{fmt!r} does not read back the dates it writes")
+    return fmt
 
 
 @dataclass(frozen=True)
@@ -213,9 +271,11 @@ def _default_rules() -> list[dict[str, str]]:
     return yaml.safe_load(text)
 
 
-def _rules(entries: list[dict[str, str]], where: str) -> list[DeductionRule]:
+def _rules(entries: list[Any], where: str) -> list[DeductionRule]:
     rules = []
     for i, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} rule {i}: expected {{pattern: ..., type: ...}}")
         kind = _need(entry, "type", f"{where} rule {i}")
         if kind not in DEDUCTION_TYPES:
             raise ConfigError(
@@ -229,94 +289,69 @@ def _rules(entries: list[dict[str, str]], where: str) -> list[DeductionRule]:
     return rules
 
 
-def _layout(feed: str, entry: dict[str, Any], where: str) -> FeedLayout:
+def _layout(feed: str, entry: Any, where: str) -> FeedLayout:
     if feed not in FEEDS:
         raise ConfigError(f"{where}: unknown feed {feed!r}; feeds are {', '.join(FEEDS)}")
-    pattern = str(_need(entry, "file", where))
-    if len(_DATE_TOKEN.findall(pattern)) != 1:
-        raise ConfigError(
-            f"{where}: file pattern {pattern!r} needs exactly one {{date:<format>}} token"
-        )
-    fmt = entry.get("format") or ("xlsx" if pattern.lower().endswith(".xlsx") else "csv")
-    if fmt not in ("csv", "xlsx"):
-        raise ConfigError(f"{where}: format must be csv or xlsx, not {fmt!r}")
-    encoding = str(entry.get("encoding", "utf-8")).lower()
-    if encoding not in ENCODINGS:
-        raise ConfigError(f"{where}: encoding must be one of {', '.join(ENCODINGS)}")
-    columns = {str(k): str(v) for k, v in (entry.get("columns") or {}).items()}
+    checked = schema.check(schema.LayoutEntry, entry, where)
     required, optional = FEED_COLUMNS[feed]
-    unknown = set(columns) - set(required) - set(optional)
+    unknown = set(checked.columns) - set(required) - set(optional)
     if unknown:
         raise ConfigError(f"{where}: columns maps unknown canonical names {sorted(unknown)}")
-    return FeedLayout(
-        feed=feed,
-        file=pattern,
-        format=fmt,
-        encoding=encoding,
-        delimiter=str(entry.get("delimiter", ",")),
-        sheet=entry.get("sheet", 0),
-        date_format=str(entry.get("date_format", "%Y-%m-%d")),
-        decimal=str(entry.get("decimal", ".")),
-        thousands=entry.get("thousands"),
-        columns=columns,
-    )
+    fields = checked.model_dump(exclude={"format"})
+    fmt = checked.format or ("xlsx" if checked.file.lower().endswith(".xlsx") else "csv")
+    return FeedLayout(feed=feed, format=fmt, **fields)
 
 
-def _chain(entry: dict[str, Any], defaults: list[DeductionRule], where: str) -> Chain:
-    code = str(_need(entry, "code", where))
-    where = f"{where} ({code})"
+def _chain(entry: Any, defaults: list[DeductionRule], where: str) -> Chain:
+    code = entry.get("code") if isinstance(entry, dict) else None
+    where = f"{where} ({code})" if code else where
+    checked = schema.check(schema.ChainEntry, entry, where)
     feeds = {
         feed: _layout(feed, layout or {}, f"{where} feeds.{feed}")
-        for feed, layout in (entry.get("feeds") or {}).items()
+        for feed, layout in checked.feeds.items()
     }
     return Chain(
-        code=code,
-        name=str(_need(entry, "name", where)),
-        name_local=entry.get("name_local"),
-        format=str(_need(entry, "format", where)),
-        region=str(_need(entry, "region", where)),
-        settlement_mode=str(_need(entry, "settlement_mode", where)),
-        payment_terms_days=int(_need(entry, "payment_terms_days", where)),
-        dispute_window_days=int(entry.get("dispute_window_days", 90)),
-        owner=str(_need(entry, "owner", where)),
+        code=checked.code,
+        name=checked.name,
+        name_local=checked.name_local,
+        format=checked.format,
+        region=checked.region,
+        settlement_mode=checked.settlement_mode,
+        payment_terms_days=checked.payment_terms_days,
+        dispute_window_days=checked.dispute_window_days,
+        owner=checked.owner,
         feeds=feeds,
         deduction_rules=tuple(
-            _rules(entry.get("deduction_types") or [], f"{where} deduction_types") + defaults
+            _rules(checked.deduction_types, f"{where} deduction_types") + defaults
         ),
     )
 
 
-def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    """A master-data CSV, every row checked against its schema; values stay text."""
     if not path.exists():
         raise ConfigError(f"{path}: missing")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"{path}: not a readable CSV ({str(exc).strip()})") from None
+    required = list(MASTER_COLUMNS[name])
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: missing columns {missing}")
-    return frame.replace({"": None})
-
-
-def _check_values(frame: pd.DataFrame, path: Path, dates=(), money=(), ints=()) -> None:
-    for i, row in enumerate(frame.itertuples(index=False), 2):
-        record = row._asdict()
-        for col in dates:
-            if record.get(col) is not None:
-                try:
-                    date.fromisoformat(record[col])
-                except ValueError:
-                    raise ConfigError(
-                        f"{path} line {i}: {col}={record[col]!r} is not a YYYY-MM-DD date"
-                    ) from None
-        for col in money:
-            try:
-                Decimal(record[col])
-            except (InvalidOperation, TypeError):
-                raise ConfigError(
-                    f"{path} line {i}: {col}={record[col]!r} is not an amount"
-                ) from None
-        for col in ints:
-            if not str(record[col] or "").isdigit():
-                raise ConfigError(f"{path} line {i}: {col}={record[col]!r} is not a whole number")
+    frame = frame[required].replace({"": None})
+    model, key = schema.ROW_MODELS[name], schema.ROW_KEYS[name]
+    seen: dict[tuple, int] = {}
+    for line, record in enumerate(frame.to_dict("records"), 2):
+        checked = schema.check(model, record, f"{path} line {line}")
+        ident = tuple(getattr(checked, c) for c in key)
+        if ident in seen:
+            shown = ", ".join(f"{c}={v}" for c, v in zip(key, ident, strict=True))
+            raise ConfigError(f"{path} line {line}: {shown} is already on line {seen[ident]}")
+        seen[ident] = line
+    return frame
 
 
 def store_class(area_m2: int) -> str:
@@ -333,32 +368,40 @@ def load_config(folder: Path | str) -> Config:
             "one or set KA_CONFIG_DIR"
         )
     defaults = _rules(_default_rules(), "default deduction_types")
-    chains_doc = _read_yaml(folder / "chains.yaml") or {}
+    chains_path = folder / "chains.yaml"
     chains: dict[str, Chain] = {}
-    for i, entry in enumerate(chains_doc.get("chains") or [], 1):
-        chain = _chain(entry, defaults, f"{folder / 'chains.yaml'} chain {i}")
+    for i, entry in enumerate(
+        schema.check_list(_read_yaml(chains_path), "chains", str(chains_path)), 1
+    ):
+        chain = _chain(entry, defaults, f"{chains_path} chain {i}")
         if chain.code in chains:
-            raise ConfigError(f"{folder / 'chains.yaml'}: chain {chain.code} defined twice")
+            raise ConfigError(f"{chains_path}: chain {chain.code} defined twice")
         chains[chain.code] = chain
 
+    owners_path = folder / "owners.yaml"
     owners: dict[str, Owner] = {}
-    for i, entry in enumerate((_read_yaml(folder / "owners.yaml") or {}).get("owners") or [], 1):
-        where = f"{folder / 'owners.yaml'} owner {i}"
-        locale = str(entry.get("locale", "en"))
-        if locale not in LOCALES:
-            raise ConfigError(f"{where}: locale must be one of {', '.join(LOCALES)}")
-        owner = Owner(
-            code=str(_need(entry, "code", where)),
-            name=str(_need(entry, "name", where)),
-            email=str(_need(entry, "email", where)),
-            locale=locale,
-            manager_email=entry.get("manager_email"),
+    codes: dict[str, int] = {}
+    for i, entry in enumerate(
+        schema.check_list(_read_yaml(owners_path), "owners", str(owners_path)), 1
+    ):
+        checked = schema.check(schema.OwnerEntry, entry, f"{owners_path} owner {i}")
+        fold = checked.code.casefold()
+        if fold in codes:
+            raise ConfigError(
+                f"{owners_path} owner {i}: code {checked.code!r} is already owner {codes[fold]}'s"
+            )
+        codes[fold] = i
+        owners[checked.code] = Owner(
+            code=checked.code,
+            name=checked.name,
+            email=checked.email,
+            locale=checked.locale,
+            manager_email=checked.manager_email,
         )
-        owners[owner.code] = owner
     for chain in chains.values():
         if chain.owner not in owners:
             raise ConfigError(
-                f"chains.yaml: chain {chain.code} owner {chain.owner!r} not in owners.yaml"
+                f"{chains_path}: chain {chain.code} owner {chain.owner!r} not in owners.yaml"
             )
 
     contracts = (_read_yaml(folder / "contracts.yaml") or {}).get("contracts") or []
@@ -382,22 +425,12 @@ def load_config(folder: Path | str) -> Config:
             if fee.get("basis") not in FEE_BASES:
                 raise ConfigError(f"{where}: fee basis must be one of {', '.join(FEE_BASES)}")
 
-    frames = {
-        name: _read_csv(folder / f"{name}.csv", list(columns))
-        for name, columns in MASTER_COLUMNS.items()
-    }
-    checks: dict[str, dict[str, tuple[str, ...]]] = {
-        "stores": {"dates": ("opened_on", "closed_on"), "ints": ("area_m2",)},
-        "products": {"money": ("unit_cost", "supply_price", "std_retail_price", "floor_price")},
-        "listings": {"dates": ("listed_from", "listed_to")},
-        "promotions": {
-            "dates": ("start_date", "end_date"),
-            "money": ("promo_price", "subsidy_per_unit"),
-        },
-        "targets": {"dates": ("month",), "money": ("target_amount",)},
-    }
-    for name, kinds in checks.items():
-        _check_values(frames[name], folder / f"{name}.csv", **kinds)
+    frames = {name: _read_csv(folder / f"{name}.csv", name) for name in MASTER_COLUMNS}
+    for name, frame in frames.items():
+        if "chain_code" in frame:
+            unknown = sorted(set(frame["chain_code"]) - set(chains))
+            if unknown:
+                raise ConfigError(f"{folder / (name + '.csv')}: unknown chain(s) {unknown}")
     stores = frames["stores"]
     stores["store_class"] = [store_class(int(a)) for a in stores["area_m2"]]
     products, listings = frames["products"], frames["listings"]
