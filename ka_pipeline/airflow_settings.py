@@ -5,7 +5,10 @@
   (host or schema = the database file).
 * ``smtp_default``: an ``smtp`` connection as the SMTP provider reads it: SSL unless the
   extra ``disable_ssl`` is true, then STARTTLS unless ``disable_tls`` is true; the
-  extra ``from_email`` is the sender.
+  extra ``from_email`` is the sender. The SMTP provider (a dependency) registers this
+  connection type and its form in the Airflow UI; the mail itself is built and sent by
+  :mod:`ka_pipeline.delivery`, which needs multipart/alternative messages the provider
+  cannot build.
 
 A connection that is not defined falls back to the ``KA_*`` environment variables
 (:mod:`ka_pipeline.settings`), which stay the way to configure the CLI. Secrets are
