@@ -32,7 +32,7 @@ sales as (
 ),
 
 invoices as (
-    select invoice_date, net_amount, promo_id
+    select invoice_date, net_amount, vat_amount, promo_id
     from raw_invoices
     where chain_code = :chain_code
 ),
@@ -73,15 +73,21 @@ sell_in_daily as (
     select
         invoice_date as day,
         sum(net_amount) as total_amount,
-        sum(case when promo_id is not null then net_amount else 0 end) as promo_amount
+        sum(case when promo_id is not null then net_amount else 0 end) as promo_amount,
+        sum(net_amount + vat_amount) as gross_amount,
+        sum(case when promo_id is not null then net_amount + vat_amount else 0 end)
+            as promo_gross_amount
     from invoices
     group by invoice_date
 ),
 
+-- rebate bases: sell_out, sell_in (net) or sell_in_gross (net + VAT, 含税)
 base_daily as (
     select 'sell_out' as base, day, total_amount, promo_amount from sell_out_daily
     union all
     select 'sell_in' as base, day, total_amount, promo_amount from sell_in_daily
+    union all
+    select 'sell_in_gross' as base, day, gross_amount, promo_gross_amount from sell_in_daily
 ),
 
 rebate_daily as (

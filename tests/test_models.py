@@ -160,7 +160,15 @@ def deduction(
     return row
 
 
-def contract(year: int, base="sell_in", method="retroactive", excluded=True, ch=CHAIN) -> dict:
+def contract(
+    year: int,
+    base="sell_in",
+    method="retroactive",
+    excluded=True,
+    ch=CHAIN,
+    fee_amounts="excl_vat",
+    vat_rate="0.06",
+) -> dict:
     return {
         "chain_code": ch,
         "contract_year": year,
@@ -170,6 +178,8 @@ def contract(year: int, base="sell_in", method="retroactive", excluded=True, ch=
         "rebate_method": method,
         "rebate_promo_excluded": excluded,
         "margin_guarantee_pct": None,
+        "fee_amounts": fee_amounts,
+        "vat_rate": D(vat_rate),
     }
 
 
@@ -806,7 +816,12 @@ def deduction_fixture(engine: sa.Engine) -> None:
             store("S2", "B", date(2020, 1, 1)),
         ],
     )
-    insert(engine, "ref_contract", [contract(2024, "sell_in", "retroactive", excluded=True)])
+    # fee amounts quoted with VAT here: the VAT conversion is tested in test_fee_basis.py
+    insert(
+        engine,
+        "ref_contract",
+        [contract(2024, "sell_in", "retroactive", excluded=True, fee_amounts="incl_vat")],
+    )
     insert(engine, "ref_rebate_tier", [tier(2024, 1, "1000.00", "0.1000")])
     insert(
         engine,
@@ -931,7 +946,11 @@ def test_deduction_statuses(engine):
     assert "needs review" in got["D01"]["evidence"]
     # the first DM-MAR line is within the 5,000 per_month allowance
     r = check("D02", "valid", "5000.00", "0.00")
-    assert r["evidence"] == "contract 2024 dm_fee per_month allows 5000.00; charged 5000.00"
+    assert r["evidence"] == (
+        "contract 2024 dm_fee per_month, group month 2024-03: allowance 5000.00"
+        " (5000.00 per month); group charged 5000.00 on ST1/D02; this line allowed 5000.00,"
+        " charged 5000.00"
+    )
     # the second line with the same type, reference and period: all of it
     r = check("D03", "duplicate", "0.00", "5000.00")
     assert "statement ST1 line D02" in r["evidence"]
@@ -953,10 +972,12 @@ def test_deduction_statuses(engine):
     r = check("D09", "rebate_over_taken", "500.00", "300.00")
     assert "rebate earned 2000.00 as of 2024-01-31" in r["evidence"]
     check("D10", "no_contract_basis", "0.00", "700.00")
-    # display fee allows 3,000 per line: 3,500 - 3,000 = 500 disputable
+    # display fee allows 3,000 per store and month (S1 open in March): 3,500 - 3,000 = 500
     r = check("D11", "over_contract", "3000.00", "500.00")
     assert r["evidence"] == (
-        "contract 2024 display_fee per_store_month allows 3000.00; charged 3500.00"
+        "contract 2024 display_fee per_store_month, group store S1 month 2024-03:"
+        " allowance 3000.00 (3000.00 x 1 store(s) open that month); group charged 3500.00"
+        " on ST1/D11; this line allowed 3000.00, charged 3500.00"
     )
     # store S1's own claim: 20 units <= 25 POS units, 20 x 2.00 = 40.00 -> valid
     check("D12", "valid", "40.00", "0.00")

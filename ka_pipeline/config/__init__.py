@@ -18,7 +18,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
 from ka_pipeline.errors import ConfigError
+
+__all__ = ["DEDUCTION_TYPES", "FEE_BASES", "Contract"]
 
 FEEDS = ("sales", "invoices", "deductions", "payments")
 
@@ -85,21 +88,6 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "targets": ("chain_code", "month", "target_amount"),
 }
 
-DEDUCTION_TYPES = (
-    "listing_fee",
-    "barcode_fee",
-    "display_fee",
-    "dm_fee",
-    "festival_fee",
-    "anniversary_fee",
-    "new_store_fee",
-    "promo_subsidy",
-    "stockout_penalty",
-    "margin_guarantee",
-    "data_fee",
-    "rebate",
-)
-FEE_BASES = ("per_year", "per_month", "per_store", "per_item", "per_store_month", "per_event")
 LOCALES = ("zh-CN", "en")
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 _DATE_TOKEN = re.compile(r"\{date:([^}]+)\}")
@@ -154,6 +142,7 @@ class Chain:
     owner: str
     feeds: dict[str, FeedLayout]
     deduction_rules: tuple[DeductionRule, ...]
+    dispute_from: str = "statement_date"  # statement_date | deduction_date
 
     def deduction_type(self, text: str) -> str:
         """The canonical type for a chain's deduction wording, or 'unclassified'."""
@@ -185,6 +174,7 @@ class Config:
     listings: pd.DataFrame
     promotions: pd.DataFrame
     targets: pd.DataFrame
+    contract_terms: tuple[Contract, ...] = ()  # the contracts, typed (config/contracts.py)
 
     def chain(self, code: str) -> Chain:
         if code not in self.chains:
@@ -283,7 +273,18 @@ def _chain(entry: dict[str, Any], defaults: list[DeductionRule], where: str) -> 
         deduction_rules=tuple(
             _rules(entry.get("deduction_types") or [], f"{where} deduction_types") + defaults
         ),
+        dispute_from=_dispute_from(entry, where),
     )
+
+
+def _dispute_from(entry: dict[str, Any], where: str) -> str:
+    """What a chain's dispute window counts from (domain.md section 6)."""
+    value = str(entry.get("dispute_from", "statement_date"))
+    if value not in ("statement_date", "deduction_date"):
+        raise ConfigError(
+            f"{where}: dispute_from must be statement_date or deduction_date, not {value!r}"
+        )
+    return value
 
 
 def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
@@ -361,26 +362,9 @@ def load_config(folder: Path | str) -> Config:
                 f"chains.yaml: chain {chain.code} owner {chain.owner!r} not in owners.yaml"
             )
 
+    # typed and checked in config/contracts.py; the raw entries stay for older readers
+    contract_terms = load_contracts(folder / "contracts.yaml", set(chains))
     contracts = (_read_yaml(folder / "contracts.yaml") or {}).get("contracts") or []
-    for i, contract in enumerate(contracts, 1):
-        where = f"{folder / 'contracts.yaml'} contract {i}"
-        if _need(contract, "chain", where) not in chains:
-            raise ConfigError(f"{where}: unknown chain {contract['chain']!r}")
-        for key in ("year", "start", "end"):
-            _need(contract, key, where)
-        rebate = contract.get("rebate") or {}
-        if rebate.get("method", "retroactive") not in ("retroactive", "stepped"):
-            raise ConfigError(f"{where}: rebate.method must be retroactive or stepped")
-        if rebate.get("base", "sell_in") not in ("sell_in", "sell_out"):
-            raise ConfigError(f"{where}: rebate.base must be sell_in or sell_out")
-        thresholds = [Decimal(str(t["threshold"])) for t in rebate.get("tiers") or []]
-        if thresholds != sorted(set(thresholds)):
-            raise ConfigError(f"{where}: rebate tiers must have increasing thresholds")
-        for fee in contract.get("fees") or []:
-            if fee.get("type") not in DEDUCTION_TYPES:
-                raise ConfigError(f"{where}: fee type {fee.get('type')!r} is not a deduction type")
-            if fee.get("basis") not in FEE_BASES:
-                raise ConfigError(f"{where}: fee basis must be one of {', '.join(FEE_BASES)}")
 
     frames = {
         name: _read_csv(folder / f"{name}.csv", list(columns))
@@ -403,5 +387,14 @@ def load_config(folder: Path | str) -> Config:
     products, listings = frames["products"], frames["listings"]
     promotions, targets = frames["promotions"], frames["targets"]
     return Config(
-        folder, chains, owners, contracts, stores, products, listings, promotions, targets
+        folder,
+        chains,
+        owners,
+        contracts,
+        stores,
+        products,
+        listings,
+        promotions,
+        targets,
+        tuple(contract_terms),
     )
