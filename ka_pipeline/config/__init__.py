@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,15 @@ import pandas as pd
 import yaml
 
 from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
+from ka_pipeline.config.deduction_text import (
+    DeductionRule,
+    classify,
+    compile_rules,
+    default_rules,
+)
 from ka_pipeline.errors import ConfigError
 
-__all__ = ["DEDUCTION_TYPES", "FEE_BASES", "Contract"]
+__all__ = ["DEDUCTION_TYPES", "FEE_BASES", "Contract", "DeductionRule"]
 
 FEEDS = ("sales", "invoices", "deductions", "payments")
 
@@ -124,12 +129,6 @@ class FeedLayout:
 
 
 @dataclass(frozen=True)
-class DeductionRule:
-    pattern: re.Pattern[str]
-    type: str
-
-
-@dataclass(frozen=True)
 class Chain:
     code: str
     name: str
@@ -146,10 +145,7 @@ class Chain:
 
     def deduction_type(self, text: str) -> str:
         """The canonical type for a chain's deduction wording, or 'unclassified'."""
-        for rule in self.deduction_rules:
-            if rule.pattern.search(text):
-                return rule.type
-        return "unclassified"
+        return classify(self.deduction_rules, text)
 
 
 @dataclass(frozen=True)
@@ -196,27 +192,6 @@ def _need(entry: dict[str, Any], key: str, where: str) -> Any:
     if entry.get(key) in (None, ""):
         raise ConfigError(f"{where}: missing '{key}'")
     return entry[key]
-
-
-def _default_rules() -> list[dict[str, str]]:
-    text = (resources.files("ka_pipeline.config") / "deduction_types.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-def _rules(entries: list[dict[str, str]], where: str) -> list[DeductionRule]:
-    rules = []
-    for i, entry in enumerate(entries, 1):
-        kind = _need(entry, "type", f"{where} rule {i}")
-        if kind not in DEDUCTION_TYPES:
-            raise ConfigError(
-                f"{where} rule {i}: unknown type {kind!r}; use one of {', '.join(DEDUCTION_TYPES)}"
-            )
-        try:
-            pattern = re.compile(str(_need(entry, "pattern", f"{where} rule {i}")), re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"{where} rule {i}: bad pattern: {exc}") from exc
-        rules.append(DeductionRule(pattern, kind))
-    return rules
 
 
 def _layout(feed: str, entry: dict[str, Any], where: str) -> FeedLayout:
@@ -271,7 +246,7 @@ def _chain(entry: dict[str, Any], defaults: list[DeductionRule], where: str) -> 
         owner=str(_need(entry, "owner", where)),
         feeds=feeds,
         deduction_rules=tuple(
-            _rules(entry.get("deduction_types") or [], f"{where} deduction_types") + defaults
+            compile_rules(entry.get("deduction_types"), f"{where} deduction_types") + defaults
         ),
         dispute_from=_dispute_from(entry, where),
     )
@@ -333,7 +308,7 @@ def load_config(folder: Path | str) -> Config:
             f"config folder {folder} does not exist; run 'ka-pipeline demo' to create a demo "
             "one or set KA_CONFIG_DIR"
         )
-    defaults = _rules(_default_rules(), "default deduction_types")
+    defaults = default_rules()
     chains_doc = _read_yaml(folder / "chains.yaml") or {}
     chains: dict[str, Chain] = {}
     for i, entry in enumerate(chains_doc.get("chains") or [], 1):

@@ -37,6 +37,8 @@ DEDUCTION_TYPES = (
     "complaint_claim",
     "min_sales_guarantee",
     "slow_moving_disposal",
+    "logistics_fee",
+    "shrinkage_fee",
     "rebate",
 )
 FEE_BASES = (
