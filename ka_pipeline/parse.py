@@ -29,7 +29,7 @@ from ka_pipeline.errors import FileRejected
 DATE_COLUMNS = {
     "sales": ("business_date",),
     "invoices": ("invoice_date",),
-    "deductions": ("deduction_date", "period_start", "period_end"),
+    "deductions": ("deduction_date", "period_start", "period_end", "statement_date"),
     "payments": ("payment_date",),
 }
 MONEY_COLUMNS = {

@@ -52,7 +52,15 @@ FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "deductions": (
         ("statement_no", "deduction_no", "deduction_date", "deduction_text", "amount"),
-        ("store_code", "barcode", "units", "reference", "period_start", "period_end"),
+        (
+            "store_code",
+            "barcode",
+            "units",
+            "reference",
+            "period_start",
+            "period_end",
+            "statement_date",
+        ),
     ),
     "payments": (("payment_no", "payment_date", "invoice_no", "amount"), ()),
 }
