@@ -15,10 +15,13 @@ sales as (
 
 invoices as (
     select
-        net_amount,
-        cast(date_trunc('month', invoice_date) as date) as month
-    from raw_invoices
-    where chain_code = :chain_code
+        i.net_amount,
+        i.units * p.unit_cost as cost_of_goods,
+        cast(date_trunc('month', i.invoice_date) as date) as month
+    from raw_invoices as i
+    left join ref_product as p
+        on p.barcode = i.barcode
+    where i.chain_code = :chain_code
 ),
 
 deductions as (
@@ -75,7 +78,7 @@ active_stores as (
 ),
 
 sell_in_month as (
-    select month, sum(net_amount) as sell_in_net
+    select month, sum(net_amount) as sell_in_net, sum(cost_of_goods) as cost_of_goods
     from invoices
     group by month
 ),
@@ -159,6 +162,7 @@ joined as (
         ly.sellout_amount as sellout_amount_ly,
         t.target_amount,
         coalesce(si.sell_in_net, 0) as sell_in_net,
+        coalesce(si.cost_of_goods, 0) as cost_of_goods,
         coalesce(a.active_stores, 0) as active_stores,
         dp.pairs as distribution_pairs,
         coalesce(ds.pairs_sold, 0) as distribution_pairs_sold,
@@ -228,7 +232,11 @@ final as (
                 else trade_spend / sell_in_net
             end as decimal(12, 6)
         ) as trade_spend_rate,
-        cast(sales_days as integer) as sales_days
+        cast(sales_days as integer) as sales_days,
+        cast(round(cost_of_goods, 2) as decimal(16, 2)) as cost_of_goods,
+        -- domain.md section 4: sell-in net - invoice units x unit cost - trade spend
+        cast(round(sell_in_net - cost_of_goods - trade_spend, 2) as decimal(16, 2))
+            as gross_profit_after_trade_spend
     from joined
 )
 

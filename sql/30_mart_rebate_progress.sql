@@ -1,5 +1,6 @@
--- mart_rebate_progress: per chain x contract year x month end of the contract year, up to
--- the chain's last business date with data (docs/models.md). Domain: domain.md section 5.
+-- mart_rebate_progress: per chain x contract year x day of the contract year, up to the
+-- chain's last business date with data: base, tier, rebate earned and taken, and the
+-- projection to year end (docs/models.md). Domain: domain.md section 5.
 -- Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -96,6 +97,13 @@ rebate_daily as (
     group by deduction_date, settles_on
 ),
 
+-- the first day the base's feed has data: last year counts only when it is covered
+base_first_day as (
+    select base, min(day) as first_day
+    from base_daily
+    group by base
+),
+
 contract_span as (
     select
         c.contract_year,
@@ -104,64 +112,100 @@ contract_span as (
         c.rebate_base,
         c.rebate_method,
         c.rebate_promo_excluded,
-        cast(date_trunc('month', c.start_date) as date) as first_month,
-        case when c.end_date < ld.last_date then c.end_date else ld.last_date end as last_day
+        case when c.end_date < ld.last_date then c.end_date else ld.last_date end as last_day,
+        cast(c.end_date - c.start_date + 1 as integer) as contract_days,
+        cast(c.start_date - interval '1 year' as date) as ly_start,
+        cast(c.end_date - interval '1 year' as date) as ly_end,
+        coalesce(bf.first_day <= cast(c.start_date - interval '1 year' as date), false)
+            as has_ly
     from contracts as c
     cross join last_data as ld
+    left join base_first_day as bf
+        on bf.base = c.rebate_base
     where ld.last_date is not null
         and c.start_date <= ld.last_date
 ),
 
--- one row per month end of the contract year; the current partial month ends at the last
--- data date, a contract ending mid-month at its end date.
-as_of_dates as (
-    select
-        cs.contract_year,
-        cs.start_date,
-        cs.end_date,
-        cs.rebate_base,
-        cs.rebate_method,
-        cs.rebate_promo_excluded,
-        case
-            when cast(cs.first_month + (g.n + 1) * interval '1 month' as date) - 1 < cs.last_day
-                then cast(cs.first_month + (g.n + 1) * interval '1 month' as date) - 1
-            else cs.last_day
-        end as as_of_date
+-- one row per day of the contract year up to the last data date (n = days since start)
+contract_days as (
+    select cs.*, g.n, cs.start_date + cast(g.n as integer) as as_of_date
     from contract_span as cs
-    cross join generate_series(0, 1199) as g(n)
-    where g.n <= cast(
-        (extract(year from cs.last_day) - extract(year from cs.first_month)) * 12
-        + extract(month from cs.last_day) - extract(month from cs.first_month)
-        as integer
-    )
+    cross join generate_series(0, 3999) as g(n)
+    where g.n <= cast(cs.last_day - cs.start_date as integer)
+),
+
+eligible_daily as (
+    select
+        d.contract_year,
+        d.n,
+        d.as_of_date,
+        coalesce(b.total_amount, 0)
+        - case when d.rebate_promo_excluded then coalesce(b.promo_amount, 0) else 0 end
+            as eligible
+    from contract_days as d
+    left join base_daily as b
+        on b.base = d.rebate_base
+        and b.day = d.as_of_date
 ),
 
 base_ytd as (
     select
-        a.contract_year,
-        a.as_of_date,
-        coalesce(sum(b.total_amount), 0)
-        - case
-            when a.rebate_promo_excluded then coalesce(sum(b.promo_amount), 0)
-            else 0
-        end as eligible_base
-    from as_of_dates as a
+        contract_year,
+        n,
+        as_of_date,
+        sum(eligible) over (
+            partition by contract_year order by n rows between unbounded preceding and current row
+        ) as eligible_base
+    from eligible_daily
+),
+
+-- last year: the same dates one year earlier, by the same contract's base rules
+ly_days as (
+    select
+        cs.contract_year,
+        g.n,
+        cs.ly_start + cast(g.n as integer) as day,
+        cs.rebate_base,
+        cs.rebate_promo_excluded
+    from contract_span as cs
+    cross join generate_series(0, 3999) as g(n)
+    where cs.has_ly
+        and g.n <= cast(cs.ly_end - cs.ly_start as integer)
+),
+
+ly_cumulative as (
+    select
+        l.contract_year,
+        l.n,
+        sum(
+            coalesce(b.total_amount, 0)
+            - case when l.rebate_promo_excluded then coalesce(b.promo_amount, 0) else 0 end
+        ) over (
+            partition by l.contract_year order by l.n
+            rows between unbounded preceding and current row
+        ) as ly_base_to_date
+    from ly_days as l
     left join base_daily as b
-        on b.base = a.rebate_base
-        and b.day between a.start_date and a.as_of_date
-    group by a.contract_year, a.as_of_date, a.rebate_promo_excluded
+        on b.base = l.rebate_base
+        and b.day = l.day
+),
+
+ly_totals as (
+    select contract_year, max(ly_base_to_date) as ly_full_year, max(n) as last_n
+    from ly_cumulative
+    group by contract_year
 ),
 
 taken_ytd as (
     select
-        a.contract_year,
-        a.as_of_date,
+        d.contract_year,
+        d.as_of_date,
         coalesce(sum(r.amount), 0) as rebate_taken
-    from as_of_dates as a
+    from contract_days as d
     left join rebate_daily as r
-        on r.settles_on between a.start_date and a.end_date
-        and r.day <= a.as_of_date
-    group by a.contract_year, a.as_of_date
+        on r.settles_on between d.start_date and d.end_date
+        and r.day <= d.as_of_date
+    group by d.contract_year, d.as_of_date
 ),
 
 -- each tier's band: from its threshold up to the next tier's threshold
@@ -175,16 +219,47 @@ tier_bands as (
     from tiers
 ),
 
-progress as (
+-- Projection: seasonal (base YTD x LY whole year / LY over the same elapsed days) when
+-- last year's data covers the contract year and that LY figure is not 0; else run rate
+-- (base YTD / elapsed days x contract days).
+projected as (
     select
-        a.contract_year,
-        a.as_of_date,
-        a.rebate_method,
-        cast(round(b.eligible_base, 2) as decimal(16, 2)) as eligible_base
-    from as_of_dates as a
+        d.contract_year,
+        d.as_of_date,
+        d.rebate_method,
+        d.n + 1 as elapsed_days,
+        d.contract_days,
+        cast(round(b.eligible_base, 2) as decimal(16, 2)) as eligible_base,
+        lc.ly_base_to_date as ly_same_days,
+        lt.ly_full_year,
+        case
+            when lc.ly_base_to_date is not null and lc.ly_base_to_date <> 0 then 'seasonal'
+            else 'run_rate'
+        end as projection_method,
+        cast(round(
+            case
+                when lc.ly_base_to_date is not null and lc.ly_base_to_date <> 0
+                    then b.eligible_base * lt.ly_full_year / lc.ly_base_to_date
+                else b.eligible_base * d.contract_days / (d.n + 1)
+            end, 2) as decimal(16, 2)) as projected_base
+    from contract_days as d
     inner join base_ytd as b
-        on b.contract_year = a.contract_year
-        and b.as_of_date = a.as_of_date
+        on b.contract_year = d.contract_year
+        and b.n = d.n
+    left join ly_totals as lt
+        on lt.contract_year = d.contract_year
+    left join ly_cumulative as lc
+        on lc.contract_year = d.contract_year
+        and lc.n = case when d.n < lt.last_n then d.n else lt.last_n end
+),
+
+-- the bases to put through the tiers: the base to date and the projected base
+progress as (
+    select contract_year, as_of_date, rebate_method, 'ytd' as kind, eligible_base
+    from projected
+    union all
+    select contract_year, as_of_date, rebate_method, 'projected' as kind, projected_base
+    from projected
 ),
 
 -- tiers reached: a threshold reached exactly counts as reached (>=)
@@ -192,10 +267,11 @@ reached as (
     select
         p.contract_year,
         p.as_of_date,
+        p.kind,
         t.tier_no,
         t.rate,
         row_number() over (
-            partition by p.contract_year, p.as_of_date order by t.threshold desc
+            partition by p.contract_year, p.as_of_date, p.kind order by t.threshold desc
         ) as rank_from_top,
         t.rate * (
             case
@@ -213,11 +289,33 @@ reached_summary as (
     select
         contract_year,
         as_of_date,
+        kind,
         max(case when rank_from_top = 1 then tier_no end) as tier_no_reached,
         max(case when rank_from_top = 1 then rate end) as rate_reached,
         sum(band_rebate) as stepped_rebate
     from reached
-    group by contract_year, as_of_date
+    group by contract_year, as_of_date, kind
+),
+
+rebates as (
+    select
+        p.contract_year,
+        p.as_of_date,
+        p.kind,
+        p.eligible_base,
+        r.tier_no_reached,
+        r.rate_reached,
+        case
+            when r.tier_no_reached is null then 0
+            when p.rebate_method = 'stepped' then r.stepped_rebate
+            -- retroactive (slab): the highest tier's rate on the whole base
+            else r.rate_reached * p.eligible_base
+        end as rebate
+    from progress as p
+    left join reached_summary as r
+        on r.contract_year = p.contract_year
+        and r.as_of_date = p.as_of_date
+        and r.kind = p.kind
 ),
 
 next_tier as (
@@ -229,7 +327,7 @@ next_tier as (
         row_number() over (
             partition by p.contract_year, p.as_of_date order by t.threshold
         ) as rank_from_bottom
-    from progress as p
+    from projected as p
     inner join tiers as t
         on t.contract_year = p.contract_year
         and t.threshold > p.eligible_base
@@ -240,21 +338,30 @@ joined as (
         p.contract_year,
         p.as_of_date,
         p.eligible_base,
-        r.tier_no_reached,
-        r.rate_reached,
-        case
-            when r.tier_no_reached is null then 0
-            when p.rebate_method = 'stepped' then r.stepped_rebate
-            -- retroactive (slab): the highest tier's rate on the whole base
-            else r.rate_reached * p.eligible_base
-        end as rebate_earned,
+        e.tier_no_reached,
+        e.rate_reached,
+        e.rebate as rebate_earned,
         tk.rebate_taken,
         n.next_tier_no,
-        n.next_tier_threshold
-    from progress as p
-    left join reached_summary as r
-        on r.contract_year = p.contract_year
-        and r.as_of_date = p.as_of_date
+        n.next_tier_threshold,
+        p.elapsed_days,
+        p.contract_days,
+        p.ly_same_days,
+        p.ly_full_year,
+        p.projection_method,
+        p.projected_base,
+        pr.tier_no_reached as projected_tier_no,
+        pr.rate_reached as projected_rate,
+        pr.rebate as projected_rebate
+    from projected as p
+    inner join rebates as e
+        on e.contract_year = p.contract_year
+        and e.as_of_date = p.as_of_date
+        and e.kind = 'ytd'
+    inner join rebates as pr
+        on pr.contract_year = p.contract_year
+        and pr.as_of_date = p.as_of_date
+        and pr.kind = 'projected'
     left join taken_ytd as tk
         on tk.contract_year = p.contract_year
         and tk.as_of_date = p.as_of_date
@@ -278,7 +385,16 @@ final as (
             as rebate_balance,
         cast(next_tier_no as integer) as next_tier_no,
         cast(next_tier_threshold as decimal(16, 2)) as next_tier_threshold,
-        cast(next_tier_threshold - eligible_base as decimal(16, 2)) as gap_to_next_tier
+        cast(next_tier_threshold - eligible_base as decimal(16, 2)) as gap_to_next_tier,
+        cast(elapsed_days as integer) as elapsed_days,
+        contract_days,
+        cast(round(ly_same_days, 2) as decimal(16, 2)) as ly_base_same_days,
+        cast(round(ly_full_year, 2) as decimal(16, 2)) as ly_base_full_year,
+        projection_method,
+        projected_base,
+        cast(projected_tier_no as integer) as projected_tier_no,
+        cast(projected_rate as decimal(7, 4)) as projected_rate,
+        cast(round(projected_rebate, 2) as decimal(16, 2)) as projected_rebate
     from joined
 )
 
