@@ -1,22 +1,41 @@
-"""Run the warehouse models in ``sql/``: one target table per file, rebuilt per chain.
+"""Run the warehouse models in ``sql/``: one target table per model, rebuilt per chain.
 
-A model file is a plain SELECT in the CTE shape (import CTEs, logic CTEs, ``final``,
-``select * from final``), named ``NN_<target_table>.sql``; files run in name order, so a
-model may read the tables of models numbered before it. Bind parameters: ``:chain_code``.
-Guarantee: for each chain, every model's rows are replaced in one transaction, so a
-failed model leaves the previous results in place.
+Layout: ``sql/staging/`` (one model per feed: types, renames, the promo rule),
+``sql/intermediate/`` (named steps), ``sql/marts/``. A model is ``<table>.sql``, a plain
+SELECT in the CTE shape (import CTEs, logic CTEs, ``final``, ``select * from final``)
+with one bind parameter ``:chain_code``, and ``<table>.yml`` beside it declaring its
+grain, key, the tables it reads (``depends_on``) and its columns with their meaning
+(docs/models_reference.md is generated from these files).
+
+Guarantees:
+
+* **Order from declarations.** Models run in dependency order (ties by layer, then
+  name). A cycle, a model reading a table it does not declare, or a declared table that
+  is neither a model nor a table of the warehouse is a :class:`ConfigError` naming the
+  model and the table, raised before anything is written.
+* **Per chain, in one transaction.** For each chain, every model's rows are replaced
+  (delete the chain's rows, insert the query result) in one transaction, so a failed
+  model leaves the previous results in place and other chains' rows are never touched.
+  Running twice gives the same tables.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+import yaml
 
-_MODEL_NAME = re.compile(r"^\d{2}_(?P<table>[a-z][a-z0-9_]*)\.sql$")
+from ka_pipeline.errors import ConfigError
+
+LAYERS = ("staging", "intermediate", "marts")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# table names a model's SQL reads: after from / join, in the warehouse's prefixes
+_READS = re.compile(r"\b(?:from|join)\s+((?:raw|ref|stg|int|mart|ops)_[a-z0-9_]+)\b", re.I)
 
 
 def sql_dir() -> Path:
@@ -29,16 +48,94 @@ class Model:
     table: str
     path: Path
     sql: str
+    layer: str = "marts"
+    depends_on: tuple[str, ...] = ()
+    doc: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def _read_doc(path: Path) -> dict[str, Any]:
+    doc_path = path.with_suffix(".yml")
+    if not doc_path.exists():
+        raise ConfigError(f"{path}: no {doc_path.name} beside it (grain, key, depends_on, columns)")
+    try:
+        doc = yaml.safe_load(doc_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{doc_path}: not valid YAML: {exc}") from exc
+    for key in ("name", "grain", "key", "depends_on", "columns"):
+        if key not in doc:
+            raise ConfigError(f"{doc_path}: missing '{key}'")
+    if doc["name"] != path.stem:
+        raise ConfigError(f"{doc_path}: name {doc['name']!r} is not the file's {path.stem!r}")
+    return doc
 
 
 def discover_models(folder: Path | None = None) -> list[Model]:
+    """Every model under the layer folders, in dependency order (see module docstring)."""
     folder = folder or sql_dir()
     models = []
-    for path in sorted(folder.glob("*.sql")):
-        match = _MODEL_NAME.match(path.name)
-        if match:
-            models.append(Model(match.group("table"), path, path.read_text(encoding="utf-8")))
-    return models
+    for layer in LAYERS:
+        for path in sorted((folder / layer).glob("*.sql")):
+            if not _NAME.match(path.stem):
+                raise ConfigError(f"{path}: a model file is named <table>.sql in lower case")
+            doc = _read_doc(path)
+            sql = path.read_text(encoding="utf-8")
+            declared = tuple(str(t) for t in doc["depends_on"] or ())
+            read = {m.lower() for m in _READS.findall(sql)} - {path.stem}
+            undeclared = sorted(read - set(declared))
+            if undeclared:
+                raise ConfigError(
+                    f"{path}: reads {', '.join(undeclared)} without declaring it in "
+                    f"{path.with_suffix('.yml').name} depends_on"
+                )
+            models.append(Model(path.stem, path, sql, layer, declared, doc))
+    return order_models(models)
+
+
+def order_models(models: list[Model]) -> list[Model]:
+    """Topological order of ``models`` by ``depends_on``; ConfigError on a cycle."""
+    by_table = {m.table: m for m in models}
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    pending = {m.table: {d for d in m.depends_on if d in by_table} for m in models}
+    ordered: list[Model] = []
+    while pending:
+        ready = sorted(
+            (t for t, deps in pending.items() if not deps),
+            key=lambda t: (rank.get(by_table[t].layer, 99), t),
+        )
+        if not ready:
+            cycle = " -> ".join(_find_cycle(pending))
+            raise ConfigError(f"models depend on each other in a cycle: {cycle}")
+        table = ready[0]
+        ordered.append(by_table[table])
+        del pending[table]
+        for deps in pending.values():
+            deps.discard(table)
+    return ordered
+
+
+def _find_cycle(pending: dict[str, set[str]]) -> list[str]:
+    start = sorted(pending)[0]
+    path, seen = [start], {start}
+    while True:
+        nxt = sorted(pending[path[-1]])[0]
+        if nxt in seen:
+            return [*path[path.index(nxt) :], nxt]
+        path.append(nxt)
+        seen.add(nxt)
+
+
+def check_sources(engine: sa.Engine, models: list[Model]) -> None:
+    """Every declared table is a model or a table of the warehouse; else ConfigError."""
+    existing = {name.lower() for name in sa.inspect(engine).get_table_names()}
+    tables = {m.table for m in models} | existing
+    for model in models:
+        unknown = [d for d in model.depends_on if d not in tables]
+        if unknown:
+            raise ConfigError(
+                f"{model.path}: depends_on names unknown table(s) {', '.join(unknown)}"
+            )
+        if model.table not in existing:
+            raise ConfigError(f"{model.path}: its table {model.table} is not in the warehouse")
 
 
 def _strip_trailing_semicolon(sql: str) -> str:
@@ -49,7 +146,8 @@ def run_models(
     engine: sa.Engine, chain_codes: list[str], models: list[Model] | None = None
 ) -> dict[str, int]:
     """Rebuild every model for each chain; return rows written per table."""
-    models = models if models is not None else discover_models()
+    models = order_models(list(models)) if models is not None else discover_models()
+    check_sources(engine, models)
     written: dict[str, int] = {m.table: 0 for m in models}
     for chain_code in chain_codes:
         with engine.begin() as conn:
@@ -69,3 +167,50 @@ def run_models(
                     {"chain_code": chain_code},
                 ).scalar_one()
     return written
+
+
+def reference_markdown(models: list[Model] | None = None) -> str:
+    """The analysts' reference page (docs/models_reference.md) from the models' YAML."""
+    models = models if models is not None else discover_models()
+    out = [
+        "# Warehouse models: reference",
+        "",
+        "Generated from `sql/**/<model>.yml` by `python -m ka_pipeline.models reference`;",
+        "do not edit by hand (a test checks it is up to date). Rules and the reasons behind",
+        "them: [models.md](models.md).",
+        "",
+        "| model | layer | grain | reads |",
+        "|---|---|---|---|",
+    ]
+    for m in models:
+        reads = ", ".join(
+            f"[{d}](#{d})" if d in {x.table for x in models} else d for d in m.depends_on
+        )
+        out.append(f"| [{m.table}](#{m.table}) | {m.layer} | {m.doc['grain']} | {reads} |")
+    for m in models:
+        out += [
+            "",
+            f"## {m.table}",
+            "",
+            str(m.doc.get("description", "")).strip(),
+            "",
+            f"- **Layer**: {m.layer} (`{m.path.parent.name}/{m.path.name}`)",
+            f"- **Grain**: {m.doc['grain']}",
+            f"- **Key**: {', '.join(m.doc['key'])}",
+            f"- **Reads**: {', '.join(m.depends_on) or '-'}",
+            "",
+            "| column | meaning |",
+            "|---|---|",
+        ]
+        for col in m.doc["columns"]:
+            meaning = str(col.get("description", "")).replace("|", "\\|")
+            out.append(f"| `{col['name']}` | {meaning} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python -m ka_pipeline.models reference
+    import sys
+
+    if sys.argv[1:] != ["reference"]:
+        sys.exit("usage: python -m ka_pipeline.models reference > docs/models_reference.md")
+    sys.stdout.write(reference_markdown())

@@ -11,7 +11,7 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql).
+-- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql).
 -- week_start: the Monday of the row's ISO week (isodow 1 = Monday .. 7 = Sunday).
 sales as (
     select

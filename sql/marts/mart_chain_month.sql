@@ -6,7 +6,7 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql)
+-- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
 sales as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales

@@ -25,7 +25,7 @@ tiers as (
     where chain_code = :chain_code
 ),
 
--- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql)
+-- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
 sales as (
     select business_date, sales_amount, promo_amount
     from stg_sales
