@@ -5,7 +5,9 @@ Layout: ``sql/staging/`` (one model per feed: types, renames, the promo rule),
 SELECT in the CTE shape (import CTEs, logic CTEs, ``final``, ``select * from final``)
 with one bind parameter ``:chain_code``, and ``<table>.yml`` beside it declaring its
 grain, key, the tables it reads (``depends_on``) and its columns with their meaning
-(docs/models_reference.md is generated from these files).
+(docs/models_reference.md is generated from these files). A staging model whose YAML
+says ``materialized: view`` is a view over its feed (no copy, no ``:chain_code``): the
+runner (re)creates it when its SQL changed, and every model reads it like a table.
 
 Guarantees:
 
@@ -13,6 +15,9 @@ Guarantees:
   name). A cycle, a model reading a table it does not declare, or a declared table that
   is neither a model nor a table of the warehouse is a :class:`ConfigError` naming the
   model and the table, raised before anything is written.
+* **Views follow their SQL.** Before any chain is run, each view model whose SQL differs
+  from the checksum recorded in ``ops_model_view`` (or that is missing) is dropped and
+  created again, under a PostgreSQL advisory lock so parallel chain runs do not race.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
   (delete the chain's rows, insert the query result) in one transaction, so a failed
   model leaves the previous results in place and other chains' rows are never touched.
@@ -21,9 +26,11 @@ Guarantees:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +58,10 @@ class Model:
     layer: str = "marts"
     depends_on: tuple[str, ...] = ()
     doc: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_view(self) -> bool:
+        return self.doc.get("materialized", "table") == "view"
 
 
 def _read_doc(path: Path) -> dict[str, Any]:
@@ -87,7 +98,14 @@ def discover_models(folder: Path | None = None) -> list[Model]:
                     f"{path}: reads {', '.join(undeclared)} without declaring it in "
                     f"{path.with_suffix('.yml').name} depends_on"
                 )
-            models.append(Model(path.stem, path, sql, layer, declared, doc))
+            model = Model(path.stem, path, sql, layer, declared, doc)
+            if doc.get("materialized", "table") not in ("table", "view"):
+                raise ConfigError(f"{path.with_suffix('.yml')}: materialized is table or view")
+            if model.is_view and (layer != "staging" or ":chain_code" in sql):
+                raise ConfigError(
+                    f"{path}: a view is a staging model over all chains (no :chain_code)"
+                )
+            models.append(model)
     return order_models(models)
 
 
@@ -134,8 +152,48 @@ def check_sources(engine: sa.Engine, models: list[Model]) -> None:
             raise ConfigError(
                 f"{model.path}: depends_on names unknown table(s) {', '.join(unknown)}"
             )
-        if model.table not in existing:
+        if not model.is_view and model.table not in existing:
             raise ConfigError(f"{model.path}: its table {model.table} is not in the warehouse")
+
+
+def ensure_views(engine: sa.Engine, models: list[Model]) -> list[str]:
+    """(Re)create the view models whose SQL changed; return the names (re)created."""
+    views = [m for m in models if m.is_view]
+    if not views:
+        return []
+    done = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('ka_model_views'))"))
+        recorded = dict(
+            conn.execute(sa.text("select view_name, checksum from ops_model_view")).all()
+        )
+        for view in views:
+            query = _strip_trailing_semicolon(view.sql)
+            checksum = hashlib.sha256(query.encode()).hexdigest()
+            present = _view_exists(conn, view.table)
+            if present and recorded.get(view.table) == checksum:
+                continue
+            conn.execute(sa.text(f"drop view if exists {view.table}"))
+            conn.execute(sa.text(f"create view {view.table} as {query}"))
+            conn.execute(
+                sa.text("delete from ops_model_view where view_name = :v"), {"v": view.table}
+            )
+            conn.execute(
+                sa.text("insert into ops_model_view values (:v, :c, :t)"),
+                {"v": view.table, "c": checksum, "t": datetime.now()},
+            )
+            done.append(view.table)
+    return done
+
+
+def _view_exists(conn: sa.Connection, name: str) -> bool:
+    return bool(
+        conn.execute(
+            sa.text("select count(*) from information_schema.views where table_name = :v"),
+            {"v": name},
+        ).scalar_one()
+    )
 
 
 def _strip_trailing_semicolon(sql: str) -> str:
@@ -148,10 +206,12 @@ def run_models(
     """Rebuild every model for each chain; return rows written per table."""
     models = order_models(list(models)) if models is not None else discover_models()
     check_sources(engine, models)
-    written: dict[str, int] = {m.table: 0 for m in models}
+    ensure_views(engine, models)
+    tables = [m for m in models if not m.is_view]
+    written: dict[str, int] = {m.table: 0 for m in tables}
     for chain_code in chain_codes:
         with engine.begin() as conn:
-            for model in models:
+            for model in tables:
                 query = _strip_trailing_semicolon(model.sql)
                 conn.execute(
                     sa.text(f"delete from {model.table} where chain_code = :chain_code"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from ka_pipeline.errors import ConfigError
-from ka_pipeline.models import discover_models, reference_markdown, run_models
+from ka_pipeline.models import discover_models, ensure_views, reference_markdown, run_models
 from ka_pipeline.warehouse import create_engine, migrate
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "models_reference.md"
@@ -60,6 +61,7 @@ def test_an_unknown_table_is_refused_before_writing(tmp_path):
 def test_model_yaml_matches_its_table_and_the_reference_is_current(tmp_path):
     engine = create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
     migrate(engine)
+    ensure_views(engine, discover_models())
     for m in discover_models():
         with engine.connect() as conn:
             table_columns = list(
@@ -80,3 +82,19 @@ def test_model_yaml_matches_its_table_and_the_reference_is_current(tmp_path):
         "docs/models_reference.md is stale: python -m ka_pipeline.models reference"
         " > docs/models_reference.md"
     )
+
+
+def test_views_are_created_once_and_replaced_when_their_sql_changes(tmp_path):
+    engine = create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    migrate(engine)
+    models = [m for m in discover_models() if m.is_view]
+    assert sorted(m.table for m in models) == ["stg_deductions", "stg_invoices", "stg_payments"]
+    assert sorted(ensure_views(engine, models)) == [
+        "stg_deductions",
+        "stg_invoices",
+        "stg_payments",
+    ]
+    assert ensure_views(engine, models) == []  # unchanged SQL: left alone
+    changed = dataclasses.replace(models[0], sql=models[0].sql + "\n-- changed\n")
+    assert ensure_views(engine, [changed]) == [changed.table]
+    engine.dispose()

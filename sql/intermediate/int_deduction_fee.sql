@@ -66,7 +66,7 @@ listings as (
 
 invoices as (
     select invoice_date, net_amount, vat_amount
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 

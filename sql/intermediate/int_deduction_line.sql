@@ -1,4 +1,4 @@
--- int_deduction_line: one row per raw_deductions line of the chain, with the facts every
+-- int_deduction_line: one row per stg_deductions line of the chain, with the facts every
 -- later check needs: the statement date, the period charged, the contract year the line
 -- is attributed to, and its rank among lines with the same duplicate key.
 -- Rules: docs/models.md (int_deduction_line). Portable SQL (DuckDB and PostgreSQL).
@@ -21,7 +21,7 @@ deductions as (
         reference,
         period_start,
         period_end
-    from raw_deductions
+    from stg_deductions
     where chain_code = :chain_code
 ),
 

@@ -18,7 +18,7 @@ invoices as (
         i.net_amount,
         i.units * p.unit_cost as cost_of_goods,
         cast(date_trunc('month', i.invoice_date) as date) as month
-    from raw_invoices as i
+    from stg_invoices as i
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
@@ -29,7 +29,7 @@ deductions as (
         deduction_type,
         amount,
         cast(date_trunc('month', deduction_date) as date) as month
-    from raw_deductions
+    from stg_deductions
     where chain_code = :chain_code
 ),
 

@@ -33,7 +33,7 @@ invoices as (
             invoice_date - cast(extract(isodow from invoice_date) - 1 as integer) as date
         ) as week_start,
         net_amount
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 

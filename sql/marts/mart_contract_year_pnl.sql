@@ -14,7 +14,7 @@ contracts as (
 
 invoices as (
     select i.invoice_date, i.net_amount, i.units * p.unit_cost as cost_of_goods
-    from raw_invoices as i
+    from stg_invoices as i
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
@@ -33,11 +33,11 @@ last_data as (
     from (
         select max(business_date) as d from raw_sales where chain_code = :chain_code
         union all
-        select max(business_date) from raw_invoices where chain_code = :chain_code
+        select max(business_date) from stg_invoices where chain_code = :chain_code
         union all
-        select max(business_date) from raw_deductions where chain_code = :chain_code
+        select max(business_date) from stg_deductions where chain_code = :chain_code
         union all
-        select max(business_date) from raw_payments where chain_code = :chain_code
+        select max(business_date) from stg_payments where chain_code = :chain_code
     ) as feed_dates
 ),
 

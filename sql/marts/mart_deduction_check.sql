@@ -1,4 +1,4 @@
--- mart_deduction_check: one row per raw_deductions line of the chain, with exactly one
+-- mart_deduction_check: one row per stg_deductions line of the chain, with exactly one
 -- status (domain.md section 6), expected and disputable amounts, evidence and the dispute
 -- deadline. Reads the named steps int_deduction_line (contract year, period charged,
 -- duplicates) and int_deduction_fee (fees by basis), and mart_rebate_progress.
@@ -23,7 +23,7 @@ deductions as (
         reference,
         period_start,
         period_end
-    from raw_deductions
+    from stg_deductions
     where chain_code = :chain_code
 ),
 

@@ -36,11 +36,11 @@ last_data as (
     from (
         select max(business_date) as d from raw_sales where chain_code = :chain_code
         union all
-        select max(business_date) from raw_invoices where chain_code = :chain_code
+        select max(business_date) from stg_invoices where chain_code = :chain_code
         union all
-        select max(business_date) from raw_deductions where chain_code = :chain_code
+        select max(business_date) from stg_deductions where chain_code = :chain_code
         union all
-        select max(business_date) from raw_payments where chain_code = :chain_code
+        select max(business_date) from stg_payments where chain_code = :chain_code
     ) as feed_dates
 ),
 

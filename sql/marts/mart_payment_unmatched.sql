@@ -8,13 +8,13 @@ with
 
 payments as (
     select payment_no, payment_date, invoice_no, amount, business_date
-    from raw_payments
+    from stg_payments
     where chain_code = :chain_code
 ),
 
 invoices as (
     select distinct invoice_no
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 

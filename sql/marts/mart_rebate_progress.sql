@@ -34,7 +34,7 @@ sales as (
 
 invoices as (
     select invoice_date, net_amount, vat_amount, promo_id
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 
@@ -42,7 +42,7 @@ invoices as (
 -- (period_start, else its date), as in mart_deduction_check, and is taken on its date
 rebate_deductions as (
     select deduction_date, coalesce(period_start, deduction_date) as settles_on, amount
-    from raw_deductions
+    from stg_deductions
     where chain_code = :chain_code
         and deduction_type = 'rebate'
 ),
@@ -55,9 +55,9 @@ last_data as (
     from (
         select max(business_date) as d from sales
         union all
-        select max(business_date) from raw_invoices where chain_code = :chain_code
+        select max(business_date) from stg_invoices where chain_code = :chain_code
         union all
-        select max(business_date) from raw_deductions where chain_code = :chain_code
+        select max(business_date) from stg_deductions where chain_code = :chain_code
     ) as feed_dates
 ),
 

@@ -15,13 +15,13 @@ deduction_lines as (
 
 invoice_lines as (
     select invoice_no, invoice_date, net_amount, vat_amount
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 
 payments as (
     select invoice_no, amount
-    from raw_payments
+    from stg_payments
     where chain_code = :chain_code
 ),
 
