@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from ka_pipeline.gtin import make_gtin13
 from ka_pipeline.load import bulk_insert
-from ka_pipeline.models import discover_models, run_models
+from ka_pipeline.models import discover_models, ensure_views, run_models
 from ka_pipeline.warehouse import create_engine, migrate
 
 CHAIN = "BEN"
@@ -273,6 +273,7 @@ def build(engine: sa.Engine, months: int, rows_per_day: int) -> None:
 
 def time_run(engine: sa.Engine) -> dict[str, float]:
     timings = {}
+    ensure_views(engine, discover_models())
     for model in discover_models():
         start = time.perf_counter()
         run_models(engine, [CHAIN], [model])

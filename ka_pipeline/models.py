@@ -144,7 +144,16 @@ def _find_cycle(pending: dict[str, set[str]]) -> list[str]:
 
 def check_sources(engine: sa.Engine, models: list[Model]) -> None:
     """Every declared table is a model or a table of the warehouse; else ConfigError."""
-    existing = {name.lower() for name in sa.inspect(engine).get_table_names()}
+    with engine.connect() as conn:  # tables and views of the warehouse's schema
+        existing = {
+            str(name).lower()
+            for name in conn.execute(
+                sa.text(
+                    "select table_name from information_schema.tables"
+                    " where table_schema = current_schema()"
+                )
+            ).scalars()
+        }
     tables = {m.table for m in models} | existing
     for model in models:
         unknown = [d for d in model.depends_on if d not in tables]

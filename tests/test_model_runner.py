@@ -98,3 +98,14 @@ def test_views_are_created_once_and_replaced_when_their_sql_changes(tmp_path):
     changed = dataclasses.replace(models[0], sql=models[0].sql + "\n-- changed\n")
     assert ensure_views(engine, [changed]) == [changed.table]
     engine.dispose()
+
+
+def test_a_subset_run_reads_existing_views(tmp_path):
+    engine = create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    migrate(engine)
+    models = discover_models()
+    ensure_views(engine, models)
+    # int_deduction_line reads the view stg_deductions, which is not in this run
+    written = run_models(engine, ["CF"], [m for m in models if m.table == "int_deduction_line"])
+    assert written == {"int_deduction_line": 0}
+    engine.dispose()
