@@ -18,6 +18,9 @@ Guarantees:
 * **Views follow their SQL.** Before any chain is run, each view model whose SQL differs
   from the checksum recorded in ``ops_model_view`` (or that is missing) is dropped and
   created again, under a PostgreSQL advisory lock so parallel chain runs do not race.
+* **Fresh statistics.** A model whose YAML says ``analyze: true`` (a large table such as
+  ``stg_sales``) is analyzed on PostgreSQL right after it is written, before the models
+  that read it are planned.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
   (delete the chain's rows, insert the query result) in one transaction, so a failed
   model leaves the previous results in place and other chains' rows are never touched.
@@ -230,6 +233,10 @@ def run_models(
                     sa.text(f"insert into {model.table} select * from ({query}) as model_rows"),
                     {"chain_code": chain_code},
                 )
+                if model.doc.get("analyze") and conn.dialect.name == "postgresql":
+                    # a large table just rewritten: fresh statistics before later models
+                    # plan their joins on it (stale ones cost minutes on PostgreSQL)
+                    conn.execute(sa.text(f"analyze {model.table}"))
                 # counted, not rowcount: DuckDB's driver reports -1 for insert-select
                 written[model.table] += conn.execute(
                     sa.text(f"select count(*) from {model.table} where chain_code = :chain_code"),

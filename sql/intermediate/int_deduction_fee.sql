@@ -70,8 +70,16 @@ invoices as (
     where chain_code = :chain_code
 ),
 
-sales as (
-    select business_date, store_code, barcode, units, sales_amount, on_hand_units
+-- two imports of the chain's sales, each referenced once, so PostgreSQL inlines them
+-- (a CTE referenced twice is materialized: every sales row of the chain)
+onhand_sales as (
+    select business_date, store_code, barcode, on_hand_units
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+margin_sales as (
+    select business_date, store_code, barcode, units, sales_amount
     from stg_sales
     where chain_code = :chain_code
 ),
@@ -92,7 +100,7 @@ stockout_evidence as (
         count(s.on_hand_units) as onhand_days,
         count(case when s.on_hand_units = 0 then 1 end) as zero_onhand_days
     from lines as l
-    left join sales as s
+    left join onhand_sales as s
         on s.business_date between l.charged_start and l.charged_end
         and (l.store_code is null or s.store_code = l.store_code)
         and (l.barcode is null or s.barcode = l.barcode)
@@ -279,7 +287,7 @@ margin_claimable as (
         coalesce(sum(s.units * p.supply_price), 0) as supply_cost,
         g.margin_guarantee_pct
     from margin_groups as g
-    left join sales as s
+    left join margin_sales as s
         on s.business_date between g.charged_start and g.charged_end
         and (g.store_code is null or s.store_code = g.store_code)
         and (g.barcode is null or s.barcode = g.barcode)

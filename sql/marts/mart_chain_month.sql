@@ -7,7 +7,21 @@ with
 -- import CTEs ---------------------------------------------------------------
 
 -- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
-sales as (
+-- one import per use: a CTE referenced more than once is materialized by PostgreSQL
+-- (every sales row of the chain); referenced once, it is inlined
+sales_for_totals as (
+    select month, business_date, store_code, barcode, units, sales_amount, promo_amount
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+sales_for_stores as (
+    select month, business_date, store_code, barcode, units, sales_amount, promo_amount
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+sales_for_items as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
@@ -60,13 +74,13 @@ sales_month as (
         sum(s.units) as sellout_units,
         sum(s.promo_amount) as promo_amount,
         count(distinct s.business_date) as sales_days
-    from sales as s
+    from sales_for_totals as s
     group by s.month
 ),
 
 store_month as (
     select month, store_code, sum(units) as units
-    from sales
+    from sales_for_stores
     group by month, store_code
 ),
 
@@ -137,7 +151,7 @@ distribution_pairs as (
 
 store_item_month as (
     select month, store_code, barcode, sum(units) as units
-    from sales
+    from sales_for_items
     group by month, store_code, barcode
 ),
 

@@ -76,8 +76,10 @@ stores as (
     where chain_code = :chain_code
 ),
 
+-- referenced once (pos_daily), so PostgreSQL inlines it instead of materializing every
+-- sales row of the chain
 sales as (
-    select business_date, store_code, barcode, units, promo_units, promo_amount
+    select business_date, store_code, barcode, units, promo_units
     from raw_sales
     where chain_code = :chain_code
 ),
@@ -91,8 +93,9 @@ rebate_progress as (
 -- logic CTEs ----------------------------------------------------------------
 
 promo_feed as (
-    select count(promo_amount) > 0 as sends_promo
-    from sales
+    select exists (
+        select 1 from raw_sales where chain_code = :chain_code and promo_amount is not null
+    ) as sends_promo
 ),
 
 -- The line with its facts from int_deduction_line: contract year, duplicate rank.

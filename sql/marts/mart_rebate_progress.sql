@@ -26,7 +26,9 @@ tiers as (
 ),
 
 -- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
-sales as (
+-- one import per use: a CTE referenced more than once is materialized by PostgreSQL
+-- (every sales row of the chain); referenced once, it is inlined
+sales_for_base as (
     select business_date, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
@@ -53,7 +55,7 @@ rebate_deductions as (
 last_data as (
     select max(d) as last_date
     from (
-        select max(business_date) as d from sales
+        select max(business_date) as d from raw_sales where chain_code = :chain_code
         union all
         select max(business_date) from stg_invoices where chain_code = :chain_code
         union all
@@ -66,7 +68,7 @@ sell_out_daily as (
         business_date as day,
         sum(sales_amount) as total_amount,
         sum(promo_amount) as promo_amount
-    from sales
+    from sales_for_base
     group by business_date
 ),
 
