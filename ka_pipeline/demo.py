@@ -866,6 +866,8 @@ class _Demo:
                         "start": date(year, 1, 1),
                         "end": date(year, 12, 31),
                         "margin_guarantee_pct": None,
+                        # the demo's fee amounts are the charged (VAT-inclusive) prices
+                        "fee_amounts": "incl_vat",
                         "fees": [
                             {"type": kind, "basis": basis, "amount": _dec(cents)}
                             for kind, (basis, cents) in FEES[code].items()

@@ -30,6 +30,10 @@ REF_TABLES = (
 )
 
 
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _frames(config: Config) -> dict[str, pd.DataFrame]:
     owners = pd.DataFrame(
         [
@@ -54,44 +58,50 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
                 "settlement_mode": c.settlement_mode,
                 "payment_terms_days": c.payment_terms_days,
                 "dispute_window_days": c.dispute_window_days,
+                "dispute_from": c.dispute_from,
                 "owner_code": c.owner,
             }
             for c in config.chains.values()
         ]
     )
     contracts, tiers, fees = [], [], []
-    for c in config.contracts:
-        rebate = c.get("rebate") or {}
+    for c in config.contract_terms:
         contracts.append(
             {
-                "chain_code": c["chain"],
-                "contract_year": int(c["year"]),
-                "start_date": str(c["start"]),
-                "end_date": str(c["end"]),
-                "rebate_base": rebate.get("base", "sell_in"),
-                "rebate_method": rebate.get("method", "retroactive"),
-                "rebate_promo_excluded": bool(rebate.get("promo_excluded", True)),
-                "margin_guarantee_pct": c.get("margin_guarantee_pct"),
+                "chain_code": c.chain,
+                "contract_year": c.year,
+                "start_date": c.start.isoformat(),
+                "end_date": c.end.isoformat(),
+                "rebate_base": c.rebate.base,
+                "rebate_method": c.rebate.method,
+                "rebate_promo_excluded": c.rebate.promo_excluded,
+                "margin_guarantee_pct": _text(c.margin_guarantee_pct),
+                "fee_amounts": c.fee_amounts,
+                "vat_rate": str(c.vat_rate),
+                "sales_vat_rate": str(c.sales_vat_rate),
             }
         )
-        for i, tier in enumerate(rebate.get("tiers") or [], 1):
+        for i, tier in enumerate(sorted(c.rebate.tiers, key=lambda t: t.threshold), 1):
             tiers.append(
                 {
-                    "chain_code": c["chain"],
-                    "contract_year": int(c["year"]),
+                    "chain_code": c.chain,
+                    "contract_year": c.year,
                     "tier_no": i,
-                    "threshold": str(Decimal(str(tier["threshold"]))),
-                    "rate": str(Decimal(str(tier["rate"]))),
+                    "threshold": str(tier.threshold),
+                    "rate": str(tier.rate),
                 }
             )
-        for fee in c.get("fees") or []:
+        for fee in c.fees:
             fees.append(
                 {
-                    "chain_code": c["chain"],
-                    "contract_year": int(c["year"]),
-                    "fee_type": fee["type"],
-                    "basis": fee["basis"],
-                    "amount": str(Decimal(str(fee["amount"]))),
+                    "chain_code": c.chain,
+                    "contract_year": c.year,
+                    "fee_type": fee.type,
+                    "basis": fee.basis,
+                    "amount": _text(fee.amount),
+                    "rate": _text(fee.rate),
+                    "pct_base": fee.base or ("sell_in_net" if fee.rate is not None else None),
+                    "max_events": None if fee.max_events is None else str(fee.max_events),
                 }
             )
     return {

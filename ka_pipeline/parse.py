@@ -38,7 +38,7 @@ from ka_pipeline.shown import shown
 DATE_COLUMNS = {
     "sales": ("business_date",),
     "invoices": ("invoice_date",),
-    "deductions": ("deduction_date", "period_start", "period_end"),
+    "deductions": ("deduction_date", "period_start", "period_end", "statement_date"),
     "payments": ("payment_date",),
 }
 MONEY_COLUMNS = {

@@ -7,7 +7,7 @@ comments). Rules: docs/models.md; domain: /work/shared/domain.md sections 4-6.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import sqlalchemy as sa
@@ -160,7 +160,15 @@ def deduction(
     return row
 
 
-def contract(year: int, base="sell_in", method="retroactive", excluded=True, ch=CHAIN) -> dict:
+def contract(
+    year: int,
+    base="sell_in",
+    method="retroactive",
+    excluded=True,
+    ch=CHAIN,
+    fee_amounts="excl_vat",
+    vat_rate="0.06",
+) -> dict:
     return {
         "chain_code": ch,
         "contract_year": year,
@@ -170,6 +178,8 @@ def contract(year: int, base="sell_in", method="retroactive", excluded=True, ch=
         "rebate_method": method,
         "rebate_promo_excluded": excluded,
         "margin_guarantee_pct": None,
+        "fee_amounts": fee_amounts,
+        "vat_rate": D(vat_rate),
     }
 
 
@@ -685,8 +695,9 @@ def test_rebate_retroactive_threshold_exact_and_taken(engine):
     )
     run(engine, "mart_rebate_progress")
     got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
-    # month ends up to the last data date (sales file of 10 Mar): 31 Jan, 29 Feb, 10 Mar
-    assert sorted(got) == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 10)]
+    # every day from the contract start up to the last data date (sales file of 10 Mar):
+    # 31 + 29 + 10 = 70 days; checked below at 31 Jan, 29 Feb and 10 Mar
+    assert sorted(got) == [date(2024, 1, 1) + timedelta(days=n) for n in range(70)]
 
     jan = got[date(2024, 1, 31)]
     # base 5,000,000 < 8,000,000: no tier, earns 0; next tier 1, gap 3,000,000
@@ -746,7 +757,7 @@ def test_rebate_stepped_sell_out_top_tier(engine):
     )
     run(engine, "mart_rebate_progress")
     got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
-    assert sorted(got) == [date(2024, 1, 31), date(2024, 2, 14)]
+    assert (min(got), max(got), len(got)) == (date(2024, 1, 1), date(2024, 2, 14), 31 + 14)
     jan = got[date(2024, 1, 31)]
     # base = 3,500 - 200 promo = 3,300; stepped: (2000-1000) x 1 % + (3000-2000) x 2 %
     # + (3300-3000) x 3 % = 10 + 20 + 9 = 39.00; top tier: no next tier, gap null
@@ -806,7 +817,12 @@ def deduction_fixture(engine: sa.Engine) -> None:
             store("S2", "B", date(2020, 1, 1)),
         ],
     )
-    insert(engine, "ref_contract", [contract(2024, "sell_in", "retroactive", excluded=True)])
+    # fee amounts quoted with VAT here: the VAT conversion is tested in test_fee_basis.py
+    insert(
+        engine,
+        "ref_contract",
+        [contract(2024, "sell_in", "retroactive", excluded=True, fee_amounts="incl_vat")],
+    )
     insert(engine, "ref_rebate_tier", [tier(2024, 1, "1000.00", "0.1000")])
     insert(
         engine,
@@ -931,7 +947,11 @@ def test_deduction_statuses(engine):
     assert "needs review" in got["D01"]["evidence"]
     # the first DM-MAR line is within the 5,000 per_month allowance
     r = check("D02", "valid", "5000.00", "0.00")
-    assert r["evidence"] == "contract 2024 dm_fee per_month allows 5000.00; charged 5000.00"
+    assert r["evidence"] == (
+        "contract 2024 dm_fee per_month, group month 2024-03: allowance 5000.00"
+        " (5000.00 per month); group charged 5000.00 on ST1/D02; this line allowed 5000.00,"
+        " charged 5000.00"
+    )
     # the second line with the same type, reference and period: all of it
     r = check("D03", "duplicate", "0.00", "5000.00")
     assert "statement ST1 line D02" in r["evidence"]
@@ -946,17 +966,19 @@ def test_deduction_statuses(engine):
     # expected 25 x 2.00 = 50.00
     r = check("D07", "promo_overclaim", "50.00", "10.00")
     assert "claimed 30 units, POS promo units 25" in r["evidence"]
-    # rebate earned as of 31 Jan (latest month end <= 5 Feb): 20,000 x 10 % = 2,000;
+    # rebate earned as of the line's date (5 Feb): 20,000 x 10 % = 2,000;
     # taken to date 1,500 -> valid
     check("D08", "valid", "1500.00", "0.00")
     # cumulative 1,500 + 800 = 2,300 > 2,000: excess 300 (<= the line's 800) disputable
     r = check("D09", "rebate_over_taken", "500.00", "300.00")
-    assert "rebate earned 2000.00 as of 2024-01-31" in r["evidence"]
+    assert "rebate earned 2000.00 as of 2024-02-06" in r["evidence"]
     check("D10", "no_contract_basis", "0.00", "700.00")
-    # display fee allows 3,000 per line: 3,500 - 3,000 = 500 disputable
+    # display fee allows 3,000 per store and month (S1 open in March): 3,500 - 3,000 = 500
     r = check("D11", "over_contract", "3000.00", "500.00")
     assert r["evidence"] == (
-        "contract 2024 display_fee per_store_month allows 3000.00; charged 3500.00"
+        "contract 2024 display_fee per_store_month, group store S1 month 2024-03:"
+        " allowance 3000.00 (3000.00 x 1 store(s) open that month); group charged 3500.00"
+        " on ST1/D11; this line allowed 3000.00, charged 3500.00"
     )
     # store S1's own claim: 20 units <= 25 POS units, 20 x 2.00 = 40.00 -> valid
     check("D12", "valid", "40.00", "0.00")

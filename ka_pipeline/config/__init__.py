@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,16 @@ import pandas as pd
 import yaml
 
 from ka_pipeline.config import schema
+from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
+from ka_pipeline.config.deduction_text import (
+    DeductionRule,
+    classify,
+    compile_rules,
+    default_rules,
+)
 from ka_pipeline.errors import ConfigError
+
+__all__ = ["DEDUCTION_TYPES", "FEE_BASES", "Contract", "DeductionRule"]
 
 FEEDS = ("sales", "invoices", "deductions", "payments")
 
@@ -45,7 +53,15 @@ FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "deductions": (
         ("statement_no", "deduction_no", "deduction_date", "deduction_text", "amount"),
-        ("store_code", "barcode", "units", "reference", "period_start", "period_end"),
+        (
+            "store_code",
+            "barcode",
+            "units",
+            "reference",
+            "period_start",
+            "period_end",
+            "statement_date",
+        ),
     ),
     "payments": (("payment_no", "payment_date", "invoice_no", "amount"), ()),
 }
@@ -86,21 +102,6 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "targets": ("chain_code", "month", "target_amount"),
 }
 
-DEDUCTION_TYPES = (
-    "listing_fee",
-    "barcode_fee",
-    "display_fee",
-    "dm_fee",
-    "festival_fee",
-    "anniversary_fee",
-    "new_store_fee",
-    "promo_subsidy",
-    "stockout_penalty",
-    "margin_guarantee",
-    "data_fee",
-    "rebate",
-)
-FEE_BASES = ("per_year", "per_month", "per_store", "per_item", "per_store_month", "per_event")
 LOCALES = ("zh-CN", "en")
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 _DATE_TOKEN = re.compile(r"\{date:([^}]+)\}")
@@ -194,12 +195,6 @@ def check_date_format(fmt: str) -> str:
 
 
 @dataclass(frozen=True)
-class DeductionRule:
-    pattern: re.Pattern[str]
-    type: str
-
-
-@dataclass(frozen=True)
 class Chain:
     code: str
     name: str
@@ -212,13 +207,11 @@ class Chain:
     owner: str
     feeds: dict[str, FeedLayout]
     deduction_rules: tuple[DeductionRule, ...]
+    dispute_from: str = "statement_date"  # statement_date | deduction_date
 
     def deduction_type(self, text: str) -> str:
         """The canonical type for a chain's deduction wording, or 'unclassified'."""
-        for rule in self.deduction_rules:
-            if rule.pattern.search(text):
-                return rule.type
-        return "unclassified"
+        return classify(self.deduction_rules, text)
 
 
 @dataclass(frozen=True)
@@ -243,6 +236,7 @@ class Config:
     listings: pd.DataFrame
     promotions: pd.DataFrame
     targets: pd.DataFrame
+    contract_terms: tuple[Contract, ...] = ()  # the contracts, typed (config/contracts.py)
 
     def chain(self, code: str) -> Chain:
         if code not in self.chains:
@@ -264,29 +258,6 @@ def _need(entry: dict[str, Any], key: str, where: str) -> Any:
     if entry.get(key) in (None, ""):
         raise ConfigError(f"{where}: missing '{key}'")
     return entry[key]
-
-
-def _default_rules() -> list[dict[str, str]]:
-    text = (resources.files("ka_pipeline.config") / "deduction_types.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-def _rules(entries: list[Any], where: str) -> list[DeductionRule]:
-    rules = []
-    for i, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where} rule {i}: expected {{pattern: ..., type: ...}}")
-        kind = _need(entry, "type", f"{where} rule {i}")
-        if kind not in DEDUCTION_TYPES:
-            raise ConfigError(
-                f"{where} rule {i}: unknown type {kind!r}; use one of {', '.join(DEDUCTION_TYPES)}"
-            )
-        try:
-            pattern = re.compile(str(_need(entry, "pattern", f"{where} rule {i}")), re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"{where} rule {i}: bad pattern: {exc}") from exc
-        rules.append(DeductionRule(pattern, kind))
-    return rules
 
 
 def _layout(feed: str, entry: Any, where: str) -> FeedLayout:
@@ -322,8 +293,9 @@ def _chain(entry: Any, defaults: list[DeductionRule], where: str) -> Chain:
         owner=checked.owner,
         feeds=feeds,
         deduction_rules=tuple(
-            _rules(checked.deduction_types, f"{where} deduction_types") + defaults
+            compile_rules(checked.deduction_types, f"{where} deduction_types") + defaults
         ),
+        dispute_from=checked.dispute_from,
     )
 
 
@@ -367,7 +339,7 @@ def load_config(folder: Path | str) -> Config:
             f"config folder {folder} does not exist; run 'ka-pipeline demo' to create a demo "
             "one or set KA_CONFIG_DIR"
         )
-    defaults = _rules(_default_rules(), "default deduction_types")
+    defaults = default_rules()
     chains_path = folder / "chains.yaml"
     chains: dict[str, Chain] = {}
     for i, entry in enumerate(
@@ -404,26 +376,9 @@ def load_config(folder: Path | str) -> Config:
                 f"{chains_path}: chain {chain.code} owner {chain.owner!r} not in owners.yaml"
             )
 
+    # typed and checked in config/contracts.py; the raw entries stay for older readers
+    contract_terms = load_contracts(folder / "contracts.yaml", set(chains))
     contracts = (_read_yaml(folder / "contracts.yaml") or {}).get("contracts") or []
-    for i, contract in enumerate(contracts, 1):
-        where = f"{folder / 'contracts.yaml'} contract {i}"
-        if _need(contract, "chain", where) not in chains:
-            raise ConfigError(f"{where}: unknown chain {contract['chain']!r}")
-        for key in ("year", "start", "end"):
-            _need(contract, key, where)
-        rebate = contract.get("rebate") or {}
-        if rebate.get("method", "retroactive") not in ("retroactive", "stepped"):
-            raise ConfigError(f"{where}: rebate.method must be retroactive or stepped")
-        if rebate.get("base", "sell_in") not in ("sell_in", "sell_out"):
-            raise ConfigError(f"{where}: rebate.base must be sell_in or sell_out")
-        thresholds = [Decimal(str(t["threshold"])) for t in rebate.get("tiers") or []]
-        if thresholds != sorted(set(thresholds)):
-            raise ConfigError(f"{where}: rebate tiers must have increasing thresholds")
-        for fee in contract.get("fees") or []:
-            if fee.get("type") not in DEDUCTION_TYPES:
-                raise ConfigError(f"{where}: fee type {fee.get('type')!r} is not a deduction type")
-            if fee.get("basis") not in FEE_BASES:
-                raise ConfigError(f"{where}: fee basis must be one of {', '.join(FEE_BASES)}")
 
     frames = {name: _read_csv(folder / f"{name}.csv", name) for name in MASTER_COLUMNS}
     for name, frame in frames.items():
@@ -436,5 +391,14 @@ def load_config(folder: Path | str) -> Config:
     products, listings = frames["products"], frames["listings"]
     promotions, targets = frames["promotions"], frames["targets"]
     return Config(
-        folder, chains, owners, contracts, stores, products, listings, promotions, targets
+        folder,
+        chains,
+        owners,
+        contracts,
+        stores,
+        products,
+        listings,
+        promotions,
+        targets,
+        tuple(contract_terms),
     )

@@ -191,6 +191,8 @@ class ChainEntry(_Model):
     owner: Line
     feeds: dict[str, Any] = Field(default_factory=dict)
     deduction_types: list[dict[str, Any]] = Field(default_factory=list)
+    # what the dispute window counts from (domain.md section 6)
+    dispute_from: Literal["statement_date", "deduction_date"] = "statement_date"
 
 
 class OwnerEntry(_Model):

@@ -45,9 +45,12 @@ promotions as (
 
 -- logic CTEs ----------------------------------------------------------------
 
+-- Each CTE over the chain's sales is referenced once, so PostgreSQL inlines it instead
+-- of materializing every sales row of the chain (which cost minutes on long histories).
 promo_feed as (
-    select count(promo_amount) > 0 as sends_promo
-    from sales
+    select exists (
+        select 1 from raw_sales where chain_code = :chain_code and promo_amount is not null
+    ) as sends_promo
 ),
 
 -- store x item x day inside an approved promotion for the item and the store's class
@@ -56,7 +59,7 @@ promo_days as (
         s.store_code,
         s.barcode,
         s.business_date
-    from sales as s
+    from raw_sales as s
     inner join stores as st
         on st.store_code = s.store_code
     inner join promotions as p
@@ -66,6 +69,7 @@ promo_days as (
             p.store_classes is null
             or ',' || replace(p.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
         )
+    where s.chain_code = :chain_code
 ),
 
 final as (

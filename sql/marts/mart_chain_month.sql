@@ -6,8 +6,22 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql)
-sales as (
+-- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
+-- one import per use: a CTE referenced more than once is materialized by PostgreSQL
+-- (every sales row of the chain); referenced once, it is inlined
+sales_for_totals as (
+    select month, business_date, store_code, barcode, units, sales_amount, promo_amount
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+sales_for_stores as (
+    select month, business_date, store_code, barcode, units, sales_amount, promo_amount
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+sales_for_items as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
@@ -15,10 +29,13 @@ sales as (
 
 invoices as (
     select
-        net_amount,
-        cast(date_trunc('month', invoice_date) as date) as month
-    from raw_invoices
-    where chain_code = :chain_code
+        i.net_amount,
+        i.units * p.unit_cost as cost_of_goods,
+        cast(date_trunc('month', i.invoice_date) as date) as month
+    from stg_invoices as i
+    left join ref_product as p
+        on p.barcode = i.barcode
+    where i.chain_code = :chain_code
 ),
 
 deductions as (
@@ -26,7 +43,7 @@ deductions as (
         deduction_type,
         amount,
         cast(date_trunc('month', deduction_date) as date) as month
-    from raw_deductions
+    from stg_deductions
     where chain_code = :chain_code
 ),
 
@@ -57,13 +74,13 @@ sales_month as (
         sum(s.units) as sellout_units,
         sum(s.promo_amount) as promo_amount,
         count(distinct s.business_date) as sales_days
-    from sales as s
+    from sales_for_totals as s
     group by s.month
 ),
 
 store_month as (
     select month, store_code, sum(units) as units
-    from sales
+    from sales_for_stores
     group by month, store_code
 ),
 
@@ -75,7 +92,7 @@ active_stores as (
 ),
 
 sell_in_month as (
-    select month, sum(net_amount) as sell_in_net
+    select month, sum(net_amount) as sell_in_net, sum(cost_of_goods) as cost_of_goods
     from invoices
     group by month
 ),
@@ -134,7 +151,7 @@ distribution_pairs as (
 
 store_item_month as (
     select month, store_code, barcode, sum(units) as units
-    from sales
+    from sales_for_items
     group by month, store_code, barcode
 ),
 
@@ -159,6 +176,7 @@ joined as (
         ly.sellout_amount as sellout_amount_ly,
         t.target_amount,
         coalesce(si.sell_in_net, 0) as sell_in_net,
+        coalesce(si.cost_of_goods, 0) as cost_of_goods,
         coalesce(a.active_stores, 0) as active_stores,
         dp.pairs as distribution_pairs,
         coalesce(ds.pairs_sold, 0) as distribution_pairs_sold,
@@ -228,7 +246,11 @@ final as (
                 else trade_spend / sell_in_net
             end as decimal(12, 6)
         ) as trade_spend_rate,
-        cast(sales_days as integer) as sales_days
+        cast(sales_days as integer) as sales_days,
+        cast(round(cost_of_goods, 2) as decimal(16, 2)) as cost_of_goods,
+        -- domain.md section 4: sell-in net - invoice units x unit cost - trade spend
+        cast(round(sell_in_net - cost_of_goods - trade_spend, 2) as decimal(16, 2))
+            as gross_profit_after_trade_spend
     from joined
 )
 

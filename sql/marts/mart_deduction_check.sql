@@ -1,6 +1,7 @@
--- mart_deduction_check: one row per raw_deductions line of the chain, with exactly one
+-- mart_deduction_check: one row per stg_deductions line of the chain, with exactly one
 -- status (domain.md section 6), expected and disputable amounts, evidence and the dispute
--- deadline. Reads mart_rebate_progress (built by 30_ before this model runs).
+-- deadline. Reads the named steps int_deduction_line (contract year, period charged,
+-- duplicates) and int_deduction_fee (fees by basis), and mart_rebate_progress.
 -- Rules and precedence: docs/models.md. Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -22,25 +23,44 @@ deductions as (
         reference,
         period_start,
         period_end
-    from raw_deductions
+    from stg_deductions
+    where chain_code = :chain_code
+),
+
+line_facts as (
+    select
+        statement_no,
+        deduction_no,
+        statement_date,
+        contract_year,
+        end_covered,
+        dup_rank,
+        first_statement_no,
+        first_deduction_no
+    from int_deduction_line
+    where chain_code = :chain_code
+),
+
+fee_checks as (
+    select
+        statement_no,
+        deduction_no,
+        fee_basis,
+        group_label,
+        allowance_note,
+        group_allowance,
+        group_charged,
+        group_lines,
+        line_allowed,
+        onhand_days,
+        zero_onhand_days
+    from int_deduction_fee
     where chain_code = :chain_code
 ),
 
 chain as (
-    select dispute_window_days
+    select dispute_window_days, dispute_from
     from ref_chain
-    where chain_code = :chain_code
-),
-
-contracts as (
-    select contract_year, start_date, end_date
-    from ref_contract
-    where chain_code = :chain_code
-),
-
-contract_fees as (
-    select contract_year, fee_type, basis, amount
-    from ref_contract_fee
     where chain_code = :chain_code
 ),
 
@@ -56,8 +76,10 @@ stores as (
     where chain_code = :chain_code
 ),
 
+-- referenced once (pos_daily), so PostgreSQL inlines it instead of materializing every
+-- sales row of the chain
 sales as (
-    select business_date, store_code, barcode, units, promo_units, promo_amount
+    select business_date, store_code, barcode, units, promo_units
     from raw_sales
     where chain_code = :chain_code
 ),
@@ -71,52 +93,25 @@ rebate_progress as (
 -- logic CTEs ----------------------------------------------------------------
 
 promo_feed as (
-    select count(promo_amount) > 0 as sends_promo
-    from sales
+    select exists (
+        select 1 from raw_sales where chain_code = :chain_code and promo_amount is not null
+    ) as sends_promo
 ),
 
--- Duplicate key: same type, reference, period, store and barcode (nulls compare equal in
--- a window partition). The first line in (deduction_date, statement_no, deduction_no)
--- order is the original; every later one is a duplicate of it.
+-- The line with its facts from int_deduction_line: contract year, duplicate rank.
 ordered as (
     select
         d.*,
-        row_number() over (
-            partition by
-                d.deduction_type, d.reference, d.period_start, d.period_end,
-                d.store_code, d.barcode
-            order by d.deduction_date, d.statement_no, d.deduction_no
-        ) as dup_rank,
-        first_value(d.statement_no) over (
-            partition by
-                d.deduction_type, d.reference, d.period_start, d.period_end,
-                d.store_code, d.barcode
-            order by d.deduction_date, d.statement_no, d.deduction_no
-        ) as first_statement_no,
-        first_value(d.deduction_no) over (
-            partition by
-                d.deduction_type, d.reference, d.period_start, d.period_end,
-                d.store_code, d.barcode
-            order by d.deduction_date, d.statement_no, d.deduction_no
-        ) as first_deduction_no
+        lf.statement_date,
+        lf.contract_year,
+        lf.end_covered,
+        lf.dup_rank,
+        lf.first_statement_no,
+        lf.first_deduction_no
     from deductions as d
-),
-
--- Contract year: the contract containing coalesce(period_start, deduction_date); the
--- period is covered when its end (or start, or the deduction date) is in a contract too.
-line_contract as (
-    select
-        d.statement_no,
-        d.deduction_no,
-        max(cs.contract_year) as contract_year,
-        count(ce.contract_year) as end_covered
-    from deductions as d
-    left join contracts as cs
-        on coalesce(d.period_start, d.deduction_date) between cs.start_date and cs.end_date
-    left join contracts as ce
-        on coalesce(d.period_end, d.period_start, d.deduction_date)
-            between ce.start_date and ce.end_date
-    group by d.statement_no, d.deduction_no
+    inner join line_facts as lf
+        on lf.statement_no = d.statement_no
+        and lf.deduction_no = d.deduction_no
 ),
 
 -- Promo subsidy lines x the promotion's items they claim (reference = promo_id; the
@@ -222,20 +217,17 @@ rebate_lines as (
         o.statement_no,
         o.deduction_no,
         o.deduction_date,
-        lc.contract_year,
+        o.contract_year,
         sum(o.amount) over (
-            partition by lc.contract_year
+            partition by o.contract_year
             order by o.deduction_date, o.statement_no, o.deduction_no
             rows between unbounded preceding and current row
         ) as taken_to_date
     from ordered as o
-    inner join line_contract as lc
-        on lc.statement_no = o.statement_no
-        and lc.deduction_no = o.deduction_no
     where o.deduction_type = 'rebate'
         and o.dup_rank = 1
-        and lc.contract_year is not null
-        and lc.end_covered > 0
+        and o.contract_year is not null
+        and o.end_covered
 ),
 
 -- Rebate earned as of the line: the contract year's latest month-end row on or before
@@ -274,10 +266,15 @@ rebate_check as (
 lines as (
     select
         o.*,
-        lc.contract_year,
-        lc.end_covered,
-        cf.basis as fee_basis,
-        cf.amount as fee_amount,
+        fc.fee_basis,
+        fc.group_label,
+        fc.allowance_note,
+        fc.group_allowance,
+        fc.group_charged,
+        fc.group_lines,
+        fc.line_allowed,
+        fc.onhand_days,
+        fc.zero_onhand_days,
         pl.promo_items,
         pl.promo_start,
         pl.promo_end,
@@ -287,15 +284,11 @@ lines as (
         rc.taken_to_date,
         rc.earned_as_of,
         rc.rebate_earned,
-        o.deduction_type = 'promo_subsidy' as is_promo,
-        o.deduction_type not in ('unclassified', 'promo_subsidy', 'rebate') as is_fee
+        o.deduction_type = 'promo_subsidy' as is_promo
     from ordered as o
-    left join line_contract as lc
-        on lc.statement_no = o.statement_no
-        and lc.deduction_no = o.deduction_no
-    left join contract_fees as cf
-        on cf.contract_year = lc.contract_year
-        and cf.fee_type = o.deduction_type
+    left join fee_checks as fc
+        on fc.statement_no = o.statement_no
+        and fc.deduction_no = o.deduction_no
     left join promo_line as pl
         on pl.statement_no = o.statement_no
         and pl.deduction_no = o.deduction_no
@@ -340,7 +333,7 @@ statused as (
                     (a.period_start is not null and a.period_start < a.promo_start)
                     or (a.period_end is not null and a.period_end > a.promo_end)
                 ) then 'outside_period'
-            when not a.is_promo and (a.contract_year is null or a.end_covered = 0)
+            when not a.is_promo and (a.contract_year is null or not a.end_covered)
                 then 'outside_period'
             when a.is_promo and a.promo_overclaimed then 'promo_overclaim'
             when a.is_promo and a.amount > a.promo_allowed then 'over_contract'
@@ -348,8 +341,11 @@ statused as (
             when a.deduction_type = 'rebate' and a.taken_to_date > a.rebate_earned
                 then 'rebate_over_taken'
             when a.deduction_type = 'rebate' then 'valid'
-            when a.fee_amount is null then 'no_contract_basis'
-            when a.amount > a.fee_amount then 'over_contract'
+            -- a stockout penalty although on-hand was sent and never 0 in the period
+            when a.deduction_type = 'stockout_penalty'
+                and a.onhand_days > 0 and a.zero_onhand_days = 0 then 'no_evidence'
+            when a.fee_basis is null then 'no_contract_basis'
+            when a.amount > a.line_allowed then 'over_contract'
             else 'valid'
         end as status
     from promo_amounts as a
@@ -361,11 +357,11 @@ judged as (
         case
             when s.status in (
                 'unclassified', 'duplicate', 'promo_not_found', 'outside_period',
-                'no_contract_basis'
+                'no_contract_basis', 'no_evidence'
             ) then 0
             when s.status = 'promo_overclaim' then s.pos_value
             when s.status = 'over_contract' and s.is_promo then s.promo_allowed
-            when s.status = 'over_contract' then s.fee_amount
+            when s.status = 'over_contract' then s.line_allowed
             when s.status = 'rebate_over_taken'
                 then s.amount - (
                     case
@@ -379,12 +375,13 @@ judged as (
         case
             when s.status in ('unclassified', 'valid') then 0
             when s.status in (
-                'duplicate', 'promo_not_found', 'outside_period', 'no_contract_basis'
+                'duplicate', 'promo_not_found', 'outside_period', 'no_contract_basis',
+                'no_evidence'
             ) then s.amount
             when s.status = 'promo_overclaim'
                 then case when s.promo_excess < s.amount then s.promo_excess else s.amount end
             when s.status = 'over_contract' and s.is_promo then s.amount - s.promo_allowed
-            when s.status = 'over_contract' then s.amount - s.fee_amount
+            when s.status = 'over_contract' then s.amount - s.line_allowed
             when s.status = 'rebate_over_taken'
                 then case
                     when s.taken_to_date - s.rebate_earned < s.amount
@@ -429,7 +426,14 @@ judged as (
                 || cast(cast(s.taken_to_date as decimal(16, 2)) as varchar)
             when 'no_contract_basis' then
                 'contract ' || cast(s.contract_year as varchar) || ' has no '
-                || s.deduction_type || ' item; charged ' || cast(s.amount as varchar)
+                || case when s.deduction_type = 'margin_guarantee' then 'margin guarantee %'
+                    else s.deduction_type || ' item' end
+                || '; charged ' || cast(s.amount as varchar)
+            when 'no_evidence' then
+                'stockout penalty' || coalesce(' store ' || s.store_code, '')
+                || coalesce(' item ' || s.barcode, '') || ': on_hand_units sent on '
+                || cast(s.onhand_days as varchar) || ' day(s) in the period charged, never 0'
+                || '; charged ' || cast(s.amount as varchar)
             else
                 case
                     when s.is_promo then
@@ -448,8 +452,12 @@ judged as (
                         || cast(cast(s.taken_to_date as decimal(16, 2)) as varchar)
                     else
                         'contract ' || cast(s.contract_year as varchar) || ' '
-                        || s.deduction_type || ' ' || s.fee_basis || ' allows '
-                        || cast(s.fee_amount as varchar) || '; charged '
+                        || s.deduction_type || ' ' || s.fee_basis || ', group '
+                        || s.group_label || ': allowance '
+                        || cast(s.group_allowance as varchar) || ' (' || s.allowance_note
+                        || '); group charged ' || cast(s.group_charged as varchar)
+                        || ' on ' || s.group_lines || '; this line allowed '
+                        || cast(s.line_allowed as varchar) || ', charged '
                         || cast(s.amount as varchar)
                 end
         end as evidence
@@ -475,7 +483,10 @@ final as (
         cast(round(j.expected_amount, 2) as decimal(14, 2)) as expected_amount,
         cast(round(j.disputable_amount, 2) as decimal(14, 2)) as disputable_amount,
         j.evidence,
-        j.deduction_date + c.dispute_window_days as dispute_deadline
+        case
+            when c.dispute_from = 'deduction_date' then j.deduction_date
+            else j.statement_date
+        end + c.dispute_window_days as dispute_deadline
     from judged as j
     left join chain as c
         on 1 = 1

@@ -11,9 +11,25 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- effective promo_amount: stg_sales applies the promo sales rule (05_stg_sales.sql).
+-- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql).
 -- week_start: the Monday of the row's ISO week (isodow 1 = Monday .. 7 = Sunday).
-sales as (
+-- one import per use: a CTE referenced more than once is materialized by PostgreSQL
+-- (every sales row of the chain); referenced once, it is inlined
+sales_for_totals as (
+    select
+        cast(
+            business_date - cast(extract(isodow from business_date) - 1 as integer) as date
+        ) as week_start,
+        business_date,
+        store_code,
+        units,
+        sales_amount,
+        promo_amount
+    from stg_sales
+    where chain_code = :chain_code
+),
+
+sales_for_stores as (
     select
         cast(
             business_date - cast(extract(isodow from business_date) - 1 as integer) as date
@@ -33,7 +49,7 @@ invoices as (
             invoice_date - cast(extract(isodow from invoice_date) - 1 as integer) as date
         ) as week_start,
         net_amount
-    from raw_invoices
+    from stg_invoices
     where chain_code = :chain_code
 ),
 
@@ -46,13 +62,13 @@ sales_week as (
         sum(units) as sellout_units,
         sum(promo_amount) as promo_amount,
         count(distinct business_date) as sales_days
-    from sales
+    from sales_for_totals
     group by week_start
 ),
 
 store_week as (
     select week_start, store_code, sum(units) as units
-    from sales
+    from sales_for_stores
     group by week_start, store_code
 ),
 

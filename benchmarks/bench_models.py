@@ -1,0 +1,341 @@
+"""Model benchmark: one nightly day's model run after 1, 12 and 36 months of history.
+
+Builds one synthetic chain per engine and history length (default 20,000 sales rows a
+day: 200 stores x 100 items; 200 invoice lines and 40 payments a day; a monthly statement
+of 60 deduction lines), then times ``run_models(engine, [chain])`` for the chain as the
+nightly run does after loading one more day, model by model. Prints one table per
+engine and the ratios 12/1 and 36/1. Usage:
+
+    .venv/bin/python benchmarks/bench_models.py [--months 1,12,36] [--rows-per-day 20000]
+        [--engines duckdb,postgres] [--postgres URL]
+
+PostgreSQL defaults to KA_TEST_POSTGRES_URL; a fresh database is created and dropped for
+each history length. Statistics are refreshed (ANALYZE) after the history is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from ka_pipeline.gtin import make_gtin13
+from ka_pipeline.load import bulk_insert
+from ka_pipeline.models import discover_models, ensure_views, run_models
+from ka_pipeline.warehouse import create_engine, migrate
+
+CHAIN = "BEN"
+LAST_DAY = date(2026, 10, 31)
+STORES = [f"S{i:04d}" for i in range(200)]
+ITEMS = [make_gtin13(f"690{i:09d}") for i in range(100)]
+
+
+def master_data(conn: sa.Connection, first: date) -> None:
+    frames = {
+        "ref_chain": pd.DataFrame(
+            [
+                {
+                    "chain_code": CHAIN,
+                    "name": "Bench",
+                    "format": "hypermarket",
+                    "region": "East",
+                    "settlement_mode": "outright",
+                    "payment_terms_days": "60",
+                    "dispute_window_days": "90",
+                    "owner_code": "o",
+                    "dispute_from": "statement_date",
+                }
+            ]
+        ),
+        "ref_store": pd.DataFrame(
+            {
+                "chain_code": CHAIN,
+                "store_code": STORES,
+                "name": STORES,
+                "city": "Shanghai",
+                "region": "East",
+                "area_m2": [str(1000 + 40 * i) for i in range(len(STORES))],
+                "store_class": [
+                    "A" if i % 3 == 0 else "B" if i % 3 == 1 else "C" for i in range(len(STORES))
+                ],
+                "opened_on": "2015-01-01",
+            }
+        ),
+        "ref_product": pd.DataFrame(
+            {
+                "barcode": ITEMS,
+                "name": ITEMS,
+                "brand": "B",
+                "category": "C",
+                "unit_cost": "5.00",
+                "supply_price": "8.00",
+                "std_retail_price": "12.00",
+                "floor_price": "10.00",
+            }
+        ),
+        "ref_listing": pd.DataFrame(
+            {"chain_code": CHAIN, "barcode": ITEMS, "listed_from": "2015-01-01"}
+        ),
+    }
+    contracts, tiers, fees, promos = [], [], [], []
+    for year in range(first.year, LAST_DAY.year + 1):
+        contracts.append(
+            {
+                "chain_code": CHAIN,
+                "contract_year": str(year),
+                "start_date": f"{year}-01-01",
+                "end_date": f"{year}-12-31",
+                "rebate_base": "sell_in",
+                "rebate_method": "retroactive",
+                "rebate_promo_excluded": "true",
+                "margin_guarantee_pct": "0.2000",
+                "fee_amounts": "excl_vat",
+                "vat_rate": "0.06",
+                "sales_vat_rate": "0.13",
+            }
+        )
+        for n, (threshold, rate) in enumerate([("1000000.00", "0.01"), ("5000000.00", "0.02")], 1):
+            tiers.append(
+                {
+                    "chain_code": CHAIN,
+                    "contract_year": str(year),
+                    "tier_no": str(n),
+                    "threshold": threshold,
+                    "rate": rate,
+                }
+            )
+        for kind, basis in [("dm_fee", "per_month"), ("display_fee", "per_store_month")]:
+            fees.append(
+                {
+                    "chain_code": CHAIN,
+                    "contract_year": str(year),
+                    "fee_type": kind,
+                    "basis": basis,
+                    "amount": "1000.00",
+                }
+            )
+    month = date(first.year, first.month, 1)
+    while month <= LAST_DAY:
+        for k in range(2):
+            promos.append(
+                {
+                    "promo_id": f"P{month:%Y%m}{k}",
+                    "chain_code": CHAIN,
+                    "barcode": ITEMS[k],
+                    "store_classes": "A",
+                    "start_date": (month + timedelta(days=5)).isoformat(),
+                    "end_date": (month + timedelta(days=14)).isoformat(),
+                    "promo_price": "9.90",
+                    "subsidy_per_unit": "1.00",
+                }
+            )
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    frames |= {
+        "ref_contract": pd.DataFrame(contracts),
+        "ref_rebate_tier": pd.DataFrame(tiers),
+        "ref_contract_fee": pd.DataFrame(fees),
+        "ref_promotion": pd.DataFrame(promos),
+    }
+    for table, frame in frames.items():
+        bulk_insert(conn, table, frame)
+
+
+def day_frames(
+    days: list[date], rows_per_day: int, rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
+    """Sales, invoices and payments for ``days`` (values as text, as bulk_insert takes)."""
+    per_store = max(rows_per_day // len(STORES), 1)
+    n = len(STORES) * per_store
+    store = np.repeat(np.array(STORES), per_store)
+    item = np.tile(np.array(ITEMS[:per_store] if per_store <= len(ITEMS) else ITEMS), len(STORES))[
+        :n
+    ]
+    sales, invoices, payments = [], [], []
+    for day in days:
+        units = rng.integers(0, 6, size=n)
+        on_hand = rng.integers(0, 30, size=n)
+        sales.append(
+            pd.DataFrame(
+                {
+                    "chain_code": CHAIN,
+                    "business_date": day.isoformat(),
+                    "store_code": store,
+                    "barcode": item,
+                    "units": units.astype(str),
+                    "sales_amount": [f"{u * 11.3:.2f}" for u in units],
+                    "on_hand_units": on_hand.astype(str),
+                    "load_id": "1",
+                }
+            )
+        )
+        lines = 200
+        numbers = [f"I{day:%Y%m%d}{i:03d}" for i in range(lines)]
+        invoices.append(
+            pd.DataFrame(
+                {
+                    "chain_code": CHAIN,
+                    "business_date": day.isoformat(),
+                    "invoice_no": numbers,
+                    "line_no": "1",
+                    "invoice_date": day.isoformat(),
+                    "ship_to_code": "DC1",
+                    "barcode": [ITEMS[i % len(ITEMS)] for i in range(lines)],
+                    "units": "100",
+                    "unit_price": "8.00",
+                    "net_amount": "800.00",
+                    "vat_amount": "104.00",
+                    "load_id": "1",
+                }
+            )
+        )
+        paid_day = day - timedelta(days=60)
+        payments.append(
+            pd.DataFrame(
+                {
+                    "chain_code": CHAIN,
+                    "business_date": day.isoformat(),
+                    "payment_no": f"PAY{day:%Y%m%d}",
+                    "payment_date": day.isoformat(),
+                    "invoice_no": [f"I{paid_day:%Y%m%d}{i:03d}" for i in range(40)],
+                    "amount": "904.00",
+                    "load_id": "1",
+                }
+            )
+        )
+    return {
+        "raw_sales": pd.concat(sales),
+        "raw_invoices": pd.concat(invoices),
+        "raw_payments": pd.concat(payments),
+    }
+
+
+def statement(month: date) -> pd.DataFrame:
+    day = date(month.year + month.month // 12, month.month % 12 + 1, 5)
+    end = day - timedelta(days=5)
+    rows = []
+    for i in range(60):
+        kind, store, ref = (
+            ("display_fee", STORES[i], None) if i < 50 else ("dm_fee", None, f"DM{i}")
+        )
+        if i >= 58:
+            kind, ref = "promo_subsidy", f"P{month:%Y%m}{i - 58}"
+        rows.append(
+            {
+                "chain_code": CHAIN,
+                "business_date": day.isoformat(),
+                "statement_no": f"ST{month:%Y%m}",
+                "deduction_no": str(i),
+                "deduction_date": day.isoformat(),
+                "deduction_text": kind,
+                "deduction_type": kind,
+                "amount": "1060.00",
+                "store_code": store,
+                "reference": ref,
+                "period_start": month.isoformat(),
+                "period_end": end.isoformat(),
+                "load_id": "1",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build(engine: sa.Engine, months: int, rows_per_day: int) -> None:
+    first = LAST_DAY - timedelta(days=round(months * 30.44) - 1)
+    rng = np.random.default_rng(months)
+    with engine.begin() as conn:
+        master_data(conn, first)
+    day = first
+    while day < LAST_DAY:  # the history, a month at a time; the last day is the nightly one
+        chunk = [day + timedelta(days=i) for i in range(31) if day + timedelta(days=i) < LAST_DAY]
+        with engine.begin() as conn:
+            for table, frame in day_frames(chunk, rows_per_day, rng).items():
+                bulk_insert(conn, table, frame)
+            for d in chunk:
+                if d.day == 5 and d > first + timedelta(days=31):
+                    prev = d - timedelta(days=6)
+                    bulk_insert(conn, "raw_deductions", statement(date(prev.year, prev.month, 1)))
+        day = chunk[-1] + timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(sa.text("analyze"))
+    # the nightly day's files
+    with engine.begin() as conn:
+        for table, frame in day_frames([LAST_DAY], rows_per_day, rng).items():
+            bulk_insert(conn, table, frame)
+
+
+def time_run(engine: sa.Engine) -> dict[str, float]:
+    timings = {}
+    ensure_views(engine, discover_models())
+    for model in discover_models():
+        start = time.perf_counter()
+        run_models(engine, [CHAIN], [model])
+        timings[model.table] = time.perf_counter() - start
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--months", default="1,12,36")
+    parser.add_argument("--rows-per-day", type=int, default=20_000)
+    parser.add_argument("--engines", default="duckdb,postgres")
+    parser.add_argument("--postgres", default=os.environ.get("KA_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    months = [int(m) for m in args.months.split(",")]
+    for engine_name in args.engines.split(","):
+        results: dict[int, dict[str, float]] = {}
+        for m in months:
+            with tempfile.TemporaryDirectory() as tmp:
+                if engine_name == "duckdb":
+                    url, drop = f"duckdb:///{Path(tmp) / 'bench.duckdb'}", None
+                else:
+                    name = f"ka_benchmodels_{uuid.uuid4().hex[:8]}"
+                    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f'create database "{name}"'))
+                    url = sa.make_url(args.postgres).set(database=name).render_as_string(False)
+                    drop = (admin, name)
+                engine = create_engine(url)
+                migrate(engine)
+                start = time.perf_counter()
+                build(engine, m, args.rows_per_day)
+                print(
+                    f"{engine_name} {m:>2} months: history loaded"
+                    f" in {time.perf_counter() - start:.0f} s",
+                    flush=True,
+                )
+                results[m] = time_run(engine)
+                print(
+                    f"{engine_name} {m:>2} months: model run {sum(results[m].values()):.2f} s",
+                    flush=True,
+                )
+                engine.dispose()
+                if drop:
+                    admin, name = drop
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f'drop database "{name}" with (force)'))
+                    admin.dispose()
+        tables = list(next(iter(results.values())))
+        print(
+            f"\n{engine_name}: one nightly model run, seconds"
+            f" ({args.rows_per_day:,} sales rows a day)"
+        )
+        print(f"{'model':<30}" + "".join(f"{m:>9} mo" for m in months))
+        for t in [*tables, "total"]:
+            values = [sum(results[m].values()) if t == "total" else results[m][t] for m in months]
+            print(f"{t:<30}" + "".join(f"{v:>12.2f}" for v in values))
+        base = sum(results[months[0]].values())
+        for m in months[1:]:
+            print(f"ratio {m}/{months[0]}: {sum(results[m].values()) / base:.1f}")
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+-- mart_contract_year_pnl: per chain x contract year (started by the last data date):
+-- sell-in, cost of goods, trade spend and its rate, and gross profit after trade spend
+-- (domain.md section 4). Portable SQL (DuckDB and PostgreSQL).
+
+with
+
+-- import CTEs ---------------------------------------------------------------
+
+contracts as (
+    select contract_year, start_date, end_date
+    from ref_contract
+    where chain_code = :chain_code
+),
+
+invoices as (
+    select i.invoice_date, i.net_amount, i.units * p.unit_cost as cost_of_goods
+    from stg_invoices as i
+    left join ref_product as p
+        on p.barcode = i.barcode
+    where i.chain_code = :chain_code
+),
+
+spend as (
+    select contract_year, deduction_type, amount, disputable
+    from mart_trade_spend_type_year
+    where chain_code = :chain_code
+),
+
+-- logic CTEs ----------------------------------------------------------------
+
+last_data as (
+    select max(d) as last_date
+    from (
+        select max(business_date) as d from raw_sales where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_invoices where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_deductions where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_payments where chain_code = :chain_code
+    ) as feed_dates
+),
+
+sell_in as (
+    select
+        c.contract_year,
+        coalesce(sum(i.net_amount), 0) as sell_in_net,
+        coalesce(sum(i.cost_of_goods), 0) as cost_of_goods
+    from contracts as c
+    left join invoices as i
+        on i.invoice_date between c.start_date and c.end_date
+    group by c.contract_year
+),
+
+spend_year as (
+    select
+        contract_year,
+        sum(case when deduction_type <> 'rebate' then amount else 0 end) as trade_spend,
+        sum(case when deduction_type = 'rebate' then amount else 0 end) as rebate_taken,
+        sum(disputable) as disputable
+    from spend
+    group by contract_year
+),
+
+final as (
+    select
+        cast(:chain_code as varchar) as chain_code,
+        cast(c.contract_year as integer) as contract_year,
+        c.start_date,
+        c.end_date,
+        cast(si.sell_in_net as decimal(16, 2)) as sell_in_net,
+        cast(round(si.cost_of_goods, 2) as decimal(16, 2)) as cost_of_goods,
+        cast(coalesce(sy.trade_spend, 0) as decimal(16, 2)) as trade_spend,
+        cast(
+            case when si.sell_in_net <> 0 then coalesce(sy.trade_spend, 0) / si.sell_in_net end
+            as decimal(12, 6)
+        ) as trade_spend_rate,
+        cast(coalesce(sy.rebate_taken, 0) as decimal(16, 2)) as rebate_taken,
+        cast(coalesce(sy.disputable, 0) as decimal(16, 2)) as disputable,
+        cast(
+            round(si.sell_in_net - si.cost_of_goods - coalesce(sy.trade_spend, 0), 2)
+            as decimal(16, 2)
+        ) as gross_profit_after_trade_spend
+    from contracts as c
+    cross join last_data as ld
+    inner join sell_in as si
+        on si.contract_year = c.contract_year
+    left join spend_year as sy
+        on sy.contract_year = c.contract_year
+    where c.start_date <= ld.last_date
+)
+
+select * from final

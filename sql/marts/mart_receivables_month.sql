@@ -1,0 +1,208 @@
+-- mart_receivables_month: per chain x calendar month, as of the month end (the current
+-- month: the last data date): open and overdue receivables with ageing, DSO, and the
+-- amount-weighted days to pay and days late of the month's payments (domain.md 8).
+-- Rules: docs/models.md (receivables). Portable SQL (DuckDB and PostgreSQL).
+
+with
+
+-- import CTEs ---------------------------------------------------------------
+
+invoice_lines as (
+    select invoice_no, invoice_date, net_amount, vat_amount
+    from stg_invoices
+    where chain_code = :chain_code
+),
+
+payments as (
+    select invoice_no, payment_date, amount
+    from stg_payments
+    where chain_code = :chain_code
+),
+
+chain as (
+    select payment_terms_days
+    from ref_chain
+    where chain_code = :chain_code
+),
+
+-- logic CTEs ----------------------------------------------------------------
+
+last_data as (
+    select max(d) as last_date
+    from (
+        select max(business_date) as d from raw_sales where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_invoices where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_deductions where chain_code = :chain_code
+        union all
+        select max(business_date) from stg_payments where chain_code = :chain_code
+    ) as feed_dates
+),
+
+invoices as (
+    select
+        i.invoice_no,
+        min(i.invoice_date) as invoice_date,
+        min(i.invoice_date) + max(c.payment_terms_days) as due_date,
+        sum(i.net_amount + i.vat_amount) as gross_amount
+    from invoice_lines as i
+    cross join chain as c
+    group by i.invoice_no
+),
+
+-- payments on known invoices, with their days to pay (a payment dated before its
+-- invoice counts 0 days: it did not take the chain any time)
+known_payments as (
+    select
+        p.invoice_no,
+        p.payment_date,
+        p.amount,
+        case
+            when p.payment_date > i.invoice_date then cast(p.payment_date - i.invoice_date as integer)
+            else 0
+        end as days_to_pay
+    from payments as p
+    inner join invoices as i
+        on i.invoice_no = p.invoice_no
+),
+
+unknown_payments as (
+    select p.payment_date, p.amount
+    from payments as p
+    where not exists (select 1 from invoices as i where i.invoice_no = p.invoice_no)
+),
+
+span as (
+    select
+        cast(date_trunc('month', min(i.invoice_date)) as date) as first_month,
+        ld.last_date
+    from invoices as i
+    cross join last_data as ld
+    group by ld.last_date
+),
+
+months as (
+    select
+        cast(s.first_month + g.n * interval '1 month' as date) as month,
+        case
+            when cast(s.first_month + (g.n + 1) * interval '1 month' as date) - 1 < s.last_date
+                then cast(s.first_month + (g.n + 1) * interval '1 month' as date) - 1
+            else s.last_date
+        end as as_of_date
+    from span as s
+    cross join generate_series(0, 1199) as g(n)
+    where g.n <= cast(
+        (extract(year from s.last_date) - extract(year from s.first_month)) * 12
+        + extract(month from s.last_date) - extract(month from s.first_month)
+        as integer
+    )
+),
+
+paid_as_of as (
+    select m.as_of_date, p.invoice_no, sum(p.amount) as paid
+    from months as m
+    inner join known_payments as p
+        on p.payment_date <= m.as_of_date
+    group by m.as_of_date, p.invoice_no
+),
+
+balances as (
+    select
+        m.month,
+        m.as_of_date,
+        i.invoice_date,
+        i.gross_amount,
+        i.gross_amount - coalesce(pa.paid, 0) as open_balance,
+        case
+            when m.as_of_date > i.due_date then cast(m.as_of_date - i.due_date as integer)
+            else 0
+        end as days_past_due
+    from months as m
+    inner join invoices as i
+        on i.invoice_date <= m.as_of_date
+    left join paid_as_of as pa
+        on pa.as_of_date = m.as_of_date
+        and pa.invoice_no = i.invoice_no
+),
+
+balance_totals as (
+    select
+        month,
+        sum(open_balance) as open_receivables,
+        sum(case when open_balance > 0 and days_past_due > 0 then open_balance else 0 end)
+            as overdue_amount,
+        sum(case when open_balance > 0 and days_past_due between 1 and 30
+            then open_balance else 0 end) as overdue_0_30,
+        sum(case when open_balance > 0 and days_past_due between 31 and 60
+            then open_balance else 0 end) as overdue_31_60,
+        sum(case when open_balance > 0 and days_past_due between 61 and 90
+            then open_balance else 0 end) as overdue_61_90,
+        sum(case when open_balance > 0 and days_past_due > 90
+            then open_balance else 0 end) as overdue_90_plus,
+        sum(case when invoice_date > as_of_date - 90 then gross_amount else 0 end)
+            as sell_in_gross_90d
+    from balances
+    group by month
+),
+
+month_payments as (
+    select
+        m.month,
+        sum(p.amount) as paid_amount,
+        sum(p.amount * p.days_to_pay) as weighted_days
+    from months as m
+    inner join known_payments as p
+        on p.payment_date between m.month and m.as_of_date
+    group by m.month
+),
+
+month_unknown as (
+    select m.month, sum(u.amount) as amount
+    from months as m
+    inner join unknown_payments as u
+        on u.payment_date between m.month and m.as_of_date
+    group by m.month
+),
+
+final as (
+    select
+        cast(:chain_code as varchar) as chain_code,
+        m.month,
+        m.as_of_date,
+        cast(coalesce(b.open_receivables, 0) as decimal(16, 2)) as open_receivables,
+        cast(coalesce(b.overdue_amount, 0) as decimal(16, 2)) as overdue_amount,
+        cast(coalesce(b.overdue_0_30, 0) as decimal(16, 2)) as overdue_0_30,
+        cast(coalesce(b.overdue_31_60, 0) as decimal(16, 2)) as overdue_31_60,
+        cast(coalesce(b.overdue_61_90, 0) as decimal(16, 2)) as overdue_61_90,
+        cast(coalesce(b.overdue_90_plus, 0) as decimal(16, 2)) as overdue_90_plus,
+        cast(coalesce(b.sell_in_gross_90d, 0) as decimal(16, 2)) as sell_in_gross_90d,
+        case
+            when coalesce(b.sell_in_gross_90d, 0) <> 0
+                then cast(round(b.open_receivables * 90 / b.sell_in_gross_90d, 2)
+                    as decimal(12, 2))
+        end as dso_days,
+        cast(coalesce(mp.paid_amount, 0) as decimal(16, 2)) as paid_amount,
+        case
+            when coalesce(mp.paid_amount, 0) <> 0
+                then cast(round(mp.weighted_days / mp.paid_amount, 2) as decimal(12, 2))
+        end as days_to_pay,
+        case
+            when coalesce(mp.paid_amount, 0) <> 0
+                then cast(
+                    round(mp.weighted_days / mp.paid_amount - c.payment_terms_days, 2)
+                    as decimal(12, 2)
+                )
+        end as days_late,
+        cast(coalesce(mu.amount, 0) as decimal(16, 2)) as unmatched_payment_amount
+    from months as m
+    cross join chain as c
+    left join balance_totals as b
+        on b.month = m.month
+    left join month_payments as mp
+        on mp.month = m.month
+    left join month_unknown as mu
+        on mu.month = m.month
+)
+
+select * from final
