@@ -1,4 +1,4 @@
-"""The nightly job: discover -> parse -> validate -> load -> models -> scorecards.
+"""The nightly job: discover -> parse -> validate -> publish -> models -> scorecards.
 
 :func:`run` processes business dates ``start..end`` (inclusive) for some or all chains.
 Guarantees:
@@ -30,6 +30,7 @@ from ka_pipeline.config import Chain, Config, load_config
 from ka_pipeline.daystatus import record_days
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
+from ka_pipeline.feeds import FEEDS
 from ka_pipeline.load import RAW_TABLE, FileLoad, Held, publish, publish_streamed
 from ka_pipeline.locks import chain_lock
 from ka_pipeline.masterdata import publish_master_data
@@ -46,9 +47,9 @@ from ka_pipeline.parse import (
 from ka_pipeline.settings import Settings
 from ka_pipeline.shown import plain
 from ka_pipeline.validate import (
-    PARTITION_FREE_KEYS,
     Validated,
     add_flags,
+    chain_key_reason,
     key_rule,
     validate_rows,
 )
@@ -63,12 +64,7 @@ PUBLISH_BATCH_FILES = 100  # files per transaction at most
 # CHUNK_ROWS rows within one transaction.
 BATCH_BYTES = 16 << 20
 CHUNK_ROWS = 200_000
-DAILY_FEEDS = ("sales",)
-_KEY_REASON = {  # as in the suites (expectations/<feed>.json, the _key_new check)
-    "invoices": "the invoice line is already loaded",
-    "deductions": "the deduction line is already loaded",
-    "payments": "the payment line is already loaded",
-}  # feeds expected every business date; a gap is a missing feed
+DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
 
 
 def stdout_progress(message: str) -> None:
@@ -134,10 +130,37 @@ def _known_checksums(
         return {(r.feed, r.business_date): r.checksum for r in rows}
 
 
-def _parse_batch(
-    chain: Chain, files: list[FeedFile], progress: Progress
-) -> list[tuple[FileLoad, Parsed | None]]:
-    """Parse files; an unreadable one gets its rejection reason and no parsed rows."""
+@dataclass
+class _Batch:
+    """Files of one chain and feed, parsed: each file's load with its rows as read (None
+    when it is unreadable), and the readable files' rows normalised in one frame
+    (``_file`` = the file's position among the readable ones)."""
+
+    files: list[tuple[FileLoad, Parsed | None]]
+    frame: pd.DataFrame | None = None
+
+    @property
+    def readable(self) -> list[tuple[FileLoad, Parsed]]:
+        return [(load, parsed) for load, parsed in self.files if parsed is not None]
+
+
+def _normalised(chain: Chain, feed: str, files: list[tuple[FileLoad, Parsed | None]]) -> _Batch:
+    """The batch of ``files`` with its readable rows normalised in one pass (so its
+    fixed cost is paid per batch, not per file), derived columns included."""
+    batch = _Batch(files)
+    readable = batch.readable
+    if readable:
+        frame = pd.concat(
+            [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
+            ignore_index=True,
+        )
+        batch.frame = normalise(frame, chain.feeds[feed], chain)
+    return batch
+
+
+def _parse_batch(chain: Chain, feed: str, files: list[FeedFile], progress: Progress) -> _Batch:
+    """Parse files and normalise their rows; an unreadable file gets its rejection
+    reason and no parsed rows."""
     loads, last = [], time.monotonic()
     for i, feed_file in enumerate(files, 1):
         load = _new_load(chain, feed_file)
@@ -150,7 +173,7 @@ def _parse_batch(
         if time.monotonic() - last > 5:
             progress(f"  {chain.code} {feed_file.feed}: parsed {i}/{len(files)} files")
             last = time.monotonic()
-    return loads
+    return _normalised(chain, feed, loads)
 
 
 def _loaded_keys(
@@ -158,7 +181,7 @@ def _loaded_keys(
 ) -> dict[tuple[str, ...], str]:
     """Keys of ``frame`` already loaded for this chain outside the dates ``skip`` (the
     partitions the batch replaces), each with the partition and file holding it."""
-    columns = PARTITION_FREE_KEYS[feed]
+    columns = FEEDS[feed].chain_key
     firsts = [v for v in frame[columns[0]].dropna().unique()]
     found: dict[tuple[str, ...], str] = {}
     if not firsts:
@@ -184,7 +207,7 @@ def _claim_keys_in_order(
     """Within a batch, a key belongs to the first file (by business date) loading it: a
     later file's row with that key is quarantined, exactly as a nightly run would find
     it already loaded. Nightly and backfill thus give the same tables."""
-    columns = list(PARTITION_FREE_KEYS[feed])
+    columns = list(FEEDS[feed].chain_key)
     good, bad = result.good, result.bad
     owner = good.sort_values("_file", kind="stable").drop_duplicates(columns)
     owner = owner.set_index(columns)["_file"]
@@ -194,7 +217,7 @@ def _claim_keys_in_order(
         i: f"for {load.business_date} from {plain(load.file_name)}"
         for i, (load, _) in enumerate(readable)
     }
-    reason = _KEY_REASON[feed]
+    reason = chain_key_reason(feed)
     column = ",".join(columns)
 
     def taken(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -222,7 +245,7 @@ def _validate_batch(
     config: Config,
     chain: Chain,
     feed: str,
-    batch: list[tuple[FileLoad, Parsed | None]],
+    batch: _Batch,
     engine: sa.Engine | None = None,
 ) -> None:
     """Validate all readable files of a batch in one suite run; split good from bad.
@@ -232,24 +255,16 @@ def _validate_batch(
     keys that must be unique across partitions are checked against what is loaded and
     claimed in business-date order (:func:`_claim_keys_in_order`).
     """
-    readable = [(load, parsed) for load, parsed in batch if parsed is not None]
-    if not readable:
+    readable, frame = batch.readable, batch.frame
+    if not readable or frame is None:
         return
     layout = chain.feeds[feed]
-    frame = pd.concat(
-        [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
-        ignore_index=True,
-    )
-    frame = normalise(frame, layout)
-    if feed == "deductions":
-        texts = frame["deduction_text"].dropna().unique()
-        mapping = {text: chain.deduction_type(text) for text in texts}
-        frame["deduction_type"] = frame["deduction_text"].map(mapping).fillna("unclassified")
+    chain_key = FEEDS[feed].chain_key
     file_dates = frame["_file"].map(
         {i: load.business_date.isoformat() for i, (load, _) in enumerate(readable)}
     )
     loaded = None
-    if feed in PARTITION_FREE_KEYS and engine is not None:
+    if chain_key and engine is not None:
         dates = sorted({load.business_date for load, _ in readable})
         loaded = _loaded_keys(engine, chain.code, feed, frame, dates)
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
@@ -258,7 +273,7 @@ def _validate_batch(
     )
     flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
-    if feed in PARTITION_FREE_KEYS and len(readable) > 1:
+    if chain_key and len(readable) > 1:
         result = _claim_keys_in_order(result, feed, readable)
     keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
     good_by_file = dict(tuple(result.good.groupby("_file")))
@@ -369,8 +384,10 @@ def _load_streamed(
             if parsed is None:
                 return
             piece = _new_load(chain, feed_file)
+            with _timed(seconds, "read"):
+                batch = _normalised(chain, feed, [(piece, parsed)])
             with _timed(seconds, "validate"):
-                _validate_batch(config, chain, feed, [(piece, parsed)], engine)
+                _validate_batch(config, chain, feed, batch, engine)
                 _quarantine_repeated(piece, parsed, repeated, key, key_reason)
             yield piece
 
@@ -501,10 +518,10 @@ def run_chain(
                 ]
             else:
                 with _timed(result.seconds, "read"):
-                    parsed = _parse_batch(chain, group, progress)
+                    parsed = _parse_batch(chain, feed, group, progress)
                 with _timed(result.seconds, "validate"):
                     _validate_batch(config, chain, feed, parsed, engine)
-                batch = [load for load, _ in parsed]
+                batch = [load for load, _ in parsed.files]
                 if not force:
                     _hold_shrinking_restatements(engine, chain, feed, batch)
                 with _timed(result.seconds, "publish"):

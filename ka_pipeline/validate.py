@@ -24,8 +24,9 @@ import pandas as pd
 
 from ka_pipeline import resources
 from ka_pipeline.config import FeedLayout
+from ka_pipeline.feeds import FEEDS
 from ka_pipeline.gtin import is_valid_gtin13
-from ka_pipeline.parse import DATE_COLUMNS, MONEY_COLUMNS, NUMBER_MISREAD
+from ka_pipeline.parse import NUMBER_MISREAD
 from ka_pipeline.shown import shown
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -37,17 +38,10 @@ FLAG_SOURCE = {
     "_product_known": "barcode",
     "_store_known": "store_code",
     "_date_matches_file": "business_date",
-    **{f"_{column}_ok": column for columns in DATE_COLUMNS.values() for column in columns},
-    **{f"_{c}_plausible": c for columns in DATE_COLUMNS.values() for c in columns},
-    **{f"_{c}_in_range": c for columns in MONEY_COLUMNS.values() for c in columns},
+    **{f"_{c}_ok": c for declared in FEEDS.values() for c in declared.dates},
+    **{f"_{c}_plausible": c for declared in FEEDS.values() for c in declared.dates},
+    **{f"_{c}_in_range": c for declared in FEEDS.values() for c in declared.money},
     "_key_new": "_key_seen",
-}
-# Keys a row may have only once per chain across partitions (a feed whose key holds no
-# business date): an invoice line already loaded for another date is a duplicate.
-PARTITION_FREE_KEYS = {
-    "invoices": ("invoice_no", "line_no"),
-    "deductions": ("statement_no", "deduction_no"),
-    "payments": ("payment_no", "invoice_no"),
 }
 
 
@@ -73,15 +67,29 @@ def _gx() -> tuple[Any, Any]:
 
 
 @lru_cache(maxsize=8)
+def suite_document(feed: str) -> dict[str, Any]:
+    """The feed's suite as stored (``expectations/<feed>.json``), read without
+    importing Great Expectations."""
+    path = expectations_dir() / FEEDS[feed].suite
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _reason_of(feed: str, kind: str, column: str | None = None) -> str:
+    for item in suite_document(feed)["expectations"]:
+        if item["type"] == kind and (column is None or item["kwargs"].get("column") == column):
+            return item["meta"]["reason"]
+    raise ValueError(f"expectations/{FEEDS[feed].suite} has no {kind} on {column}")
+
+
 def key_rule(feed: str) -> tuple[tuple[str, ...], str]:
-    """The columns a row is unique by within its file, and the reason when it is not,
-    as the feed's suite declares them (read without importing Great Expectations)."""
-    doc = json.loads((expectations_dir() / f"{feed}.json").read_text(encoding="utf-8"))
-    for item in doc["expectations"]:
-        if item["type"] == "expect_compound_columns_to_be_unique":
-            columns = tuple(c for c in item["kwargs"]["column_list"] if c != "_file")
-            return columns, item["meta"]["reason"]
-    raise ValueError(f"expectations/{feed}.json declares no key")
+    """The columns a row is unique by within its file (the feed's declared
+    ``file_key``), and the reason the suite gives when it is not."""
+    return FEEDS[feed].file_key, _reason_of(feed, "expect_compound_columns_to_be_unique")
+
+
+def chain_key_reason(feed: str) -> str:
+    """The suite's reason for a row whose ``chain_key`` is already loaded."""
+    return _reason_of(feed, "expect_column_values_to_be_in_set", "_key_new")
 
 
 @lru_cache(maxsize=8)
@@ -92,7 +100,7 @@ def load_suite(feed: str) -> Any:
         ExpectationConfiguration,
     )
 
-    doc = json.loads((expectations_dir() / f"{feed}.json").read_text(encoding="utf-8"))
+    doc = suite_document(feed)
     suite = gx.ExpectationSuite(name=doc["name"], meta=doc.get("meta", {}))
     for item in doc["expectations"]:
         suite.add_expectation_configuration(
@@ -126,14 +134,15 @@ def add_flags(
     """Add the computed columns the suites check; ``file_dates`` are ISO strings.
 
     ``layout`` gives the plausible date window and amount limit (the defaults when
-    None); ``loaded_keys`` maps the keys of :data:`PARTITION_FREE_KEYS` already taken
+    None); ``loaded_keys`` maps the feed's ``chain_key`` values already taken
     (loaded for another date, or by an earlier file of the batch) to where they were.
     """
     layout = layout or FeedLayout(feed=feed, file="{date:%Y%m%d}")
+    declared = FEEDS[feed]
     out = frame.copy()
     if "_file" not in out:
         out["_file"] = 0
-    for column in DATE_COLUMNS[feed]:
+    for column in declared.dates:
         # a real calendar date: "2026-02-30" has the shape but would fail in the database
         distinct = pd.Series(out[column].dropna().unique(), dtype=object)
         real = distinct[pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce").notna()]
@@ -141,7 +150,7 @@ def add_flags(
         if feed != "sales":  # a sales row's date must be the file's date (checked below)
             out[f"_{column}_plausible"] = _plausible(out[column], real, file_dates, layout)
     limit = float(layout.max_line_amount)
-    for column in MONEY_COLUMNS[feed]:
+    for column in declared.money:
         amount = pd.to_numeric(out[column], errors="coerce")
         out[f"_{column}_in_range"] = amount.isna() | (amount.abs() <= limit)
     if NUMBER_MISREAD not in out:
@@ -159,8 +168,8 @@ def add_flags(
         )
         known = chain_stores if chain_stores is not None else pd.Series([], dtype=str)
         out["_store_known"] = out["store_code"].isna() | out["store_code"].isin(known)
-    if feed in PARTITION_FREE_KEYS:
-        keys = list(zip(*(out[c] for c in PARTITION_FREE_KEYS[feed]), strict=True))
+    if declared.chain_key:
+        keys = list(zip(*(out[c] for c in declared.chain_key), strict=True))
         seen = loaded_keys or {}
         out["_key_seen"] = [seen.get(k) for k in keys]
         out["_key_new"] = out["_key_seen"].isna()
@@ -224,7 +233,7 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
             value = frame.at[key, where] if where in frame.columns else None
             text = reason if value is None or pd.isna(value) else f"{reason} (got {shown(value)})"
             if source == "_key_seen":
-                where = ",".join(PARTITION_FREE_KEYS[feed])
+                where = ",".join(FEEDS[feed].chain_key)
                 text = f"{reason}: {value}"
             reasons.setdefault(key, []).append((where, text))
     bad_keys = sorted(reasons)
