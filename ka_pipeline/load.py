@@ -83,6 +83,8 @@ class FileLoad:
     load_id: int | None = field(default=None, init=False)
     # (loaded, quarantined) of a file published in chunks, whose frames are not kept
     counts: tuple[int, int] | None = field(default=None, init=False)
+    # Data Docs pages (relative to <home>/data_docs/) of the suite runs that checked it
+    reports: list[str] = field(default_factory=list, init=False)
 
     @property
     def rows_loaded(self) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -51,6 +52,8 @@ from ka_pipeline.validate import (
     add_flags,
     chain_key_reason,
     key_rule,
+    record_files,
+    store_result,
     validate_rows,
 )
 from ka_pipeline.validate import prepare as prepare_validation
@@ -238,7 +241,7 @@ def _claim_keys_in_order(
             f"{r}; {reason}: {where[int(f)]}"
             for r, f in zip(bad.loc[also, "reason"], bad_first[also], strict=True)
         ]
-    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"))
+    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"), result.result)
 
 
 def _validate_batch(
@@ -247,13 +250,16 @@ def _validate_batch(
     feed: str,
     batch: _Batch,
     engine: sa.Engine | None = None,
+    home: Path | None = None,
 ) -> None:
     """Validate all readable files of a batch in one suite run; split good from bad.
 
     Every check is per file and per partition (a key repeated in one file, a date
     outside its file's window), so a file gives the same rows whichever batch it is in;
     keys that must be unique across partitions are checked against what is loaded and
-    claimed in business-date order (:func:`_claim_keys_in_order`).
+    claimed in business-date order (:func:`_claim_keys_in_order`). With ``home``, the
+    suite's result is stored there and each file gets its Data Docs page
+    (:func:`ka_pipeline.validate.store_result`).
     """
     readable, frame = batch.readable, batch.frame
     if not readable or frame is None:
@@ -273,6 +279,11 @@ def _validate_batch(
     )
     flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
+    if home is not None and result.result is not None:
+        files = [(load.file_name, load.business_date.isoformat()) for load, _ in readable]
+        page = store_result(home, chain.code, feed, files, result.result)
+        for load, _ in readable:
+            load.reports.append(page)
     if chain_key and len(readable) > 1:
         result = _claim_keys_in_order(result, feed, readable)
     keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
@@ -363,6 +374,7 @@ def _load_streamed(
     *,
     force: bool,
     seconds: dict[str, float],
+    home: Path | None = None,
 ) -> FileLoad:
     """Load one large CSV file in chunks of :data:`CHUNK_ROWS` rows, in one transaction
     (memory holds one chunk). The checks are those of a batch: a key repeated anywhere
@@ -387,8 +399,9 @@ def _load_streamed(
             with _timed(seconds, "read"):
                 batch = _normalised(chain, feed, [(piece, parsed)])
             with _timed(seconds, "validate"):
-                _validate_batch(config, chain, feed, batch, engine)
+                _validate_batch(config, chain, feed, batch, engine, home)
                 _quarantine_repeated(piece, parsed, repeated, key, key_reason)
+            load.reports.extend(piece.reports)
             yield piece
 
     for line_by_line in (False, True):
@@ -403,6 +416,7 @@ def _load_streamed(
             return load
         except NeedsLineByLine:
             load.counts = None
+            load.reports.clear()  # that attempt was rolled back
             continue
         except (FileRejected, Held) as exc:
             load.rejected_reason = exc.reason if isinstance(exc, FileRejected) else str(exc)
@@ -438,6 +452,24 @@ def _quarantine_repeated(
         )
         bad.loc[lacking, "reason"] = bad.loc[lacking, "reason"] + "; " + reason
         piece.bad = bad.sort_values("_row").reset_index(drop=True)
+
+
+def _report_entry(load: FileLoad) -> dict[str, object]:
+    """A file's line in the Data Docs index (see :func:`ka_pipeline.validate.record_files`)."""
+    return {
+        "at": datetime.now().isoformat(sep=" ", timespec="seconds"),
+        "chain": load.chain_code,
+        "feed": load.feed,
+        "business_date": load.business_date.isoformat(),
+        "file": load.file_name,
+        "load_id": load.load_id,
+        "status": "rejected" if load.rejected_reason else "loaded",
+        "message": load.rejected_reason,
+        "rows_read": load.rows_read,
+        "rows_loaded": load.rows_loaded,
+        "rows_quarantined": load.rows_quarantined,
+        "reports": load.reports,
+    }
 
 
 def _as_date(value: object) -> date:
@@ -513,19 +545,27 @@ def run_chain(
             if len(group) == 1 and _streamed(chain, group[0]):
                 batch = [
                     _load_streamed(
-                        engine, config, chain, group[0], force=force, seconds=result.seconds
+                        engine,
+                        config,
+                        chain,
+                        group[0],
+                        force=force,
+                        seconds=result.seconds,
+                        home=settings.home,
                     )
                 ]
             else:
                 with _timed(result.seconds, "read"):
                     parsed = _parse_batch(chain, feed, group, progress)
                 with _timed(result.seconds, "validate"):
-                    _validate_batch(config, chain, feed, parsed, engine)
+                    _validate_batch(config, chain, feed, parsed, engine, settings.home)
                 batch = [load for load, _ in parsed.files]
                 if not force:
                     _hold_shrinking_restatements(engine, chain, feed, batch)
                 with _timed(result.seconds, "publish"):
                     publish(engine, batch)
+            with _timed(result.seconds, "validate"):
+                record_files(settings.home, [_report_entry(load) for load in batch])
             for load in batch:
                 if load.rejected_reason:
                     counts.rejected += 1

@@ -12,10 +12,12 @@ carries the reason(s) of each expectation it failed, so nothing is dropped silen
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,6 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # Computed flag -> the column whose value the quarantine message should show
 # (plus one ``_<column>_ok`` flag per date column, see add_flags).
 FLAG_SOURCE = {
-    "_barcode_ok": "barcode",
     "_product_known": "barcode",
     "_store_known": "store_code",
     "_date_matches_file": "business_date",
@@ -55,6 +56,8 @@ def _gx() -> tuple[Any, Any]:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    import ka_pipeline.gx_gtin  # noqa: F401  registers expect_column_values_to_be_valid_gtin13
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # import resets it
     context = gx.get_context(mode="ephemeral")
@@ -120,6 +123,9 @@ def prepare(feed: str) -> None:
 class Validated:
     good: pd.DataFrame
     bad: pd.DataFrame  # the same columns plus column_name and reason, one row per bad row
+    # The suite's validation result (an ExpectationSuiteValidationResult whose failed
+    # results hold counts and the first REPORT_SAMPLE rows only); None for no rows.
+    result: Any = None
 
 
 def add_flags(
@@ -157,9 +163,10 @@ def add_flags(
         out[NUMBER_MISREAD] = None
     if "barcode" in out:
         barcodes = out["barcode"]
+        # the GTIN check digit is the suite's own expectation (ka_pipeline/gx_gtin.py); an
+        # invalid barcode is reported by it alone, not also as an unknown product
         valid = {b for b in barcodes.dropna().unique() if is_valid_gtin13(b)}  # few distinct
-        out["_barcode_ok"] = barcodes.isna() | barcodes.isin(valid)
-        out["_product_known"] = barcodes.isna() | barcodes.isin(products) | ~out["_barcode_ok"]
+        out["_product_known"] = ~barcodes.isin(valid) | barcodes.isin(products)
     if feed == "sales":
         dates = out["business_date"]
         # a value that is no date at all is reported once, by the date check
@@ -236,9 +243,154 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
                 where = ",".join(FEEDS[feed].chain_key)
                 text = f"{reason}: {value}"
             reasons.setdefault(key, []).append((where, text))
+        item.result = _trimmed(item.result or {}, frame, column, source)
     bad_keys = sorted(reasons)
     bad = frame.iloc[bad_keys].copy()
     bad["column_name"] = [", ".join(dict.fromkeys(c for c, _ in reasons[k])) for k in bad_keys]
     bad["reason"] = ["; ".join(r for _, r in reasons[k]) for k in bad_keys]
     good = frame.drop(index=bad_keys)
-    return Validated(good, bad)
+    return Validated(good, bad, result)
+
+
+REPORT_SAMPLE = 20  # failing rows kept per expectation in a stored result
+
+
+def _trimmed(result: dict[str, Any], frame: pd.DataFrame, column: str, source: str) -> dict:
+    """A failed expectation's result without its per-row lists (a million-row batch
+    would store them all): counts, and the first failing rows as (file, row, value)."""
+    kept = {
+        k: v
+        for k, v in result.items()
+        if not k.startswith(("unexpected_list", "unexpected_index", "partial_unexpected"))
+    }
+    rows = []
+    for entry in (result.get("unexpected_index_list") or [])[:REPORT_SAMPLE]:
+        key = int(entry["_key"])
+        where = source if source in frame.columns else column
+        value = frame.at[key, where] if where in frame.columns else None
+        rows.append(
+            {
+                "file": int(frame.at[key, "_file"]) if "_file" in frame else 0,
+                "row": int(frame.at[key, "_row"]) if "_row" in frame else key + 1,
+                "value": None if value is None or pd.isna(value) else shown(value),
+            }
+        )
+    kept["partial_unexpected_list"] = [r["value"] for r in rows]
+    kept["unexpected_rows"] = rows
+    return kept
+
+
+# --------------------------------------------------------------------------- reports
+# Each suite run's result is kept as JSON under <home>/validation/ and rendered as a
+# Great Expectations Data Docs page under <home>/data_docs/; data_docs/index.html lists
+# every file with its outcome and the page(s) of the run(s) that checked it.
+
+INDEX_ROWS = 5000  # files listed on the Data Docs index (the newest)
+
+
+def store_result(
+    home: Path, chain_code: str, feed: str, files: list[tuple[str, str]], result: Any
+) -> str:
+    """Write a suite run's ``result`` for ``files`` ((file name, business date), in the
+    order of the batch's ``_file`` numbers): its JSON under ``<home>/validation/`` and its
+    Data Docs page under ``<home>/data_docs/``. Returns the page's path relative to
+    ``data_docs/``. File text in the result is escaped (:func:`shown`)."""
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    for item in result.results:
+        for row in (item.result or {}).get("unexpected_rows", []):
+            if isinstance(row.get("file"), int) and row["file"] < len(files):
+                row["file"] = shown(files[row["file"]][0])
+    result.meta["ka_pipeline"] = {
+        "chain": chain_code,
+        "feed": feed,
+        "files": [{"file": shown(name), "business_date": day} for name, day in files],
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{_safe(chain_code)}/{feed}/{stamp}"
+    target = home / "validation" / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result.to_json_dict(), ensure_ascii=False, indent=1), "utf-8")
+    # Data Docs writes values into its HTML unescaped: escape the file's text first
+    for item in result.results:
+        trimmed = item.result or {}
+        if "partial_unexpected_list" in trimmed:
+            trimmed["partial_unexpected_list"] = [
+                None if v is None else html.escape(v) for v in trimmed["partial_unexpected_list"]
+            ]
+        for row in trimmed.get("unexpected_rows", []):
+            row.update({k: html.escape(v) for k, v in row.items() if isinstance(v, str)})
+    for entry in result.meta["ka_pipeline"]["files"]:
+        entry["file"] = html.escape(entry["file"])
+    page = home / "data_docs" / "validations" / f"{name}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    rendered = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+    page.write_text(rendered, encoding="utf-8")
+    return f"validations/{name}.html"
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "_"
+
+
+def data_docs_index(home: Path) -> Path:
+    """The Data Docs index page of ``home`` (it may not exist yet)."""
+    return home / "data_docs" / "index.html"
+
+
+def record_files(home: Path, entries: list[dict[str, Any]]) -> None:
+    """Append one line per file (chain, feed, business date, file, status, counts,
+    message, report pages) to ``<home>/validation/files.jsonl`` and rebuild the
+    Data Docs index from its newest :data:`INDEX_ROWS` lines."""
+    if not entries:
+        return
+    log_path = home / "validation" / "files.jsonl"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    lines = log_path.read_text(encoding="utf-8").splitlines()[-INDEX_ROWS:]
+    _write_index(data_docs_index(home), [json.loads(line) for line in reversed(lines)])
+
+
+def _write_index(path: Path, entries: list[dict[str, Any]]) -> None:
+    cells = []
+    for e in entries:
+        links = " ".join(
+            f'<a href="{html.escape(p)}">run {i}</a>' for i, p in enumerate(e["reports"], 1)
+        )
+        cells.append(
+            "<tr class='{cls}'><td>{at}</td><td>{chain}</td><td>{feed}</td><td>{day}</td>"
+            "<td>{file}</td><td>{status}</td><td>{read}</td><td>{loaded}</td>"
+            "<td>{quarantined}</td><td>{message}</td><td>{links}</td></tr>".format(
+                cls="bad" if e["status"] != "loaded" or e["rows_quarantined"] else "ok",
+                at=html.escape(str(e["at"])),
+                chain=html.escape(e["chain"]),
+                feed=html.escape(e["feed"]),
+                day=html.escape(str(e["business_date"])),
+                file=html.escape(shown(e["file"], 200)),
+                status=html.escape(e["status"]),
+                read=e["rows_read"],
+                loaded=e["rows_loaded"],
+                quarantined=e["rows_quarantined"],
+                message=html.escape(shown(e.get("message") or "", 500)),
+                links=links or "no suite run (not readable)",
+            )
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".index.{os.getpid()}.tmp")  # chains may run in parallel
+    tmp.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>ka-pipeline validation"
+        "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
+        "tr.bad{background:#fde8e8}</style></head><body>"
+        "<h1>ka-pipeline: validation results by file</h1>"
+        "<p>Newest first. Each file links to the Great Expectations page of the suite"
+        " run(s) that checked it (a batch of files, or one chunk of a large file).</p>"
+        "<table><tr><th>recorded</th><th>chain</th><th>feed</th><th>business date</th>"
+        "<th>file</th><th>status</th><th>read</th><th>loaded</th><th>quarantined</th>"
+        "<th>message</th><th>report</th></tr>" + "".join(cells) + "</table></body></html>",
+        encoding="utf-8",
+    )
+    tmp.replace(path)
