@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ka_pipeline import resources
@@ -82,6 +83,18 @@ def _reason_of(feed: str, kind: str, column: str | None = None) -> str:
         if item["type"] == kind and (column is None or item["kwargs"].get("column") == column):
             return item["meta"]["reason"]
     raise ValueError(f"expectations/{FEEDS[feed].suite} has no {kind} on {column}")
+
+
+@lru_cache(maxsize=8)
+def suite_columns(feed: str) -> tuple[str, ...]:
+    """The columns the feed's suite names (in the order it first names them)."""
+    named: dict[str, None] = {}
+    for item in suite_document(feed)["expectations"]:
+        kwargs = item["kwargs"]
+        for column in [kwargs.get("column"), *kwargs.get("column_list", [])]:
+            if column:
+                named[column] = None
+    return tuple(named)
 
 
 def key_rule(feed: str) -> tuple[tuple[str, ...], str]:
@@ -211,15 +224,22 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
     _, batch_definition = _gx()
     suite = load_suite(feed)
     frame = frame.reset_index(drop=True)
-    checked = frame.assign(_key=range(len(frame)))
-    result = batch_definition.get_batch(batch_parameters={"dataframe": checked}).validate(
-        suite,
+    # only the columns the suite reads: Great Expectations hashes and copies every column
+    checked = frame[[c for c in suite_columns(feed) if c in frame.columns]]
+    checked = checked.assign(_key=np.arange(len(frame)))
+    from great_expectations.validator.v1_validator import Validator
+
+    # GE's own validator over the batch definition: Batch.validate would build the
+    # batch twice (each time hashing the whole frame, 0.07 s per 200k rows)
+    result = Validator(
+        batch_definition,
         result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": ["_key"],
             "partial_unexpected_count": 0,
         },
-    )
+        batch_parameters={"dataframe": checked},
+    ).validate_expectation_suite(suite)
     reasons: dict[int, list[tuple[str, str]]] = {}
     for item in result.results:
         if item.success:
@@ -295,9 +315,6 @@ def store_result(
     order of the batch's ``_file`` numbers): its JSON under ``<home>/validation/`` and its
     Data Docs page under ``<home>/data_docs/``. Returns the page's path relative to
     ``data_docs/``. File text in the result is escaped (:func:`shown`)."""
-    from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
-
     for item in result.results:
         for row in (item.result or {}).get("unexpected_rows", []):
             if isinstance(row.get("file"), int) and row["file"] < len(files):
@@ -325,9 +342,20 @@ def store_result(
         entry["file"] = html.escape(entry["file"])
     page = home / "data_docs" / "validations" / f"{name}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    rendered = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+    renderer, view = _page_renderer()
+    rendered = view.render(renderer.render(result))
     page.write_text(rendered, encoding="utf-8")
     return f"validations/{name}.html"
+
+
+@lru_cache(maxsize=1)
+def _page_renderer() -> tuple[Any, Any]:
+    """Data Docs' renderer and page view, built once (the view's Jinja environment
+    caches its compiled templates: a new one per page cost 0.1 s)."""
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    return ValidationResultsPageRenderer(), DefaultJinjaPageView()
 
 
 def _safe(text: str) -> str:
@@ -350,8 +378,21 @@ def record_files(home: Path, entries: list[dict[str, Any]]) -> None:
     with log_path.open("a", encoding="utf-8") as handle:
         for entry in entries:
             handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-    lines = log_path.read_text(encoding="utf-8").splitlines()[-INDEX_ROWS:]
+    lines = _tail_lines(log_path, INDEX_ROWS)
     _write_index(data_docs_index(home), [json.loads(line) for line in reversed(lines)])
+
+
+def _tail_lines(path: Path, count: int, block: int = 4 << 20) -> list[str]:
+    """The last ``count`` lines of ``path``, reading at most its last ``block`` bytes
+    (the file only grows; the index must not cost more as it does)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(size - block, 0))
+        data = handle.read()
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > block:
+        lines = lines[1:]  # the first line may be cut
+    return lines[-count:]
 
 
 def _write_index(path: Path, entries: list[dict[str, Any]]) -> None:

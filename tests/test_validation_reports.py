@@ -118,3 +118,13 @@ def test_every_files_result_is_stored_and_shown_in_data_docs(
     assert cli_main(["--home", str(home), "status"]) == 0
     out = capsys.readouterr().out
     assert f"validation reports (Data Docs, every file's result): file://{home}" in out
+
+
+def test_the_index_reads_only_the_tail_of_the_file_list(tmp_path: Path) -> None:
+    from ka_pipeline.validate import _tail_lines
+
+    path = tmp_path / "files.jsonl"
+    path.write_text("".join(f"l{i}\n" for i in range(10)))  # 10 lines of 3 bytes
+    assert _tail_lines(path, 2) == ["l8", "l9"]
+    # the last 10 bytes are "\nl7\nl8\nl9\n": the cut first line is dropped
+    assert _tail_lines(path, 5, block=10) == ["l7", "l8", "l9"]
