@@ -18,6 +18,8 @@ from great_expectations.expectations.metrics import (
     ColumnMapMetricProvider,
     column_condition_partial,
 )
+from great_expectations.render import LegacyRendererType, RenderedStringTemplateContent
+from great_expectations.render.renderer.renderer import renderer
 
 from ka_pipeline.gtin import is_valid_gtin13
 
@@ -40,3 +42,27 @@ class ExpectColumnValuesToBeValidGtin13(ColumnMapExpectation):
     map_metric = "column_values.valid_gtin13"
     success_keys = ("mostly",)
     library_metadata: ClassVar[dict[str, Any]] = {"tags": ["gtin", "barcode"]}
+
+    @classmethod
+    @renderer(renderer_type=LegacyRendererType.PRESCRIPTIVE)
+    def _prescriptive_renderer(
+        cls,
+        configuration: Any = None,
+        result: Any = None,
+        runtime_configuration: dict | None = None,
+        **kwargs: Any,
+    ) -> list[RenderedStringTemplateContent]:
+        """How Data Docs states the rule."""
+        column = (configuration.kwargs if configuration else {}).get("column")
+        styling = (runtime_configuration or {}).get("styling") or {}
+        return [
+            RenderedStringTemplateContent(
+                content_block_type="string_template",
+                string_template={
+                    "template": "$column values must be GTIN-13 barcodes: 13 digits, the"
+                    " last one the GS1 check digit.",
+                    "params": {"column": column},
+                    "styling": styling,
+                },
+            )
+        ]

@@ -315,6 +315,8 @@ def store_result(
     order of the batch's ``_file`` numbers): its JSON under ``<home>/validation/`` and its
     Data Docs page under ``<home>/data_docs/``. Returns the page's path relative to
     ``data_docs/``. File text in the result is escaped (:func:`shown`)."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
     for item in result.results:
         for row in (item.result or {}).get("unexpected_rows", []):
             if isinstance(row.get("file"), int) and row["file"] < len(files):
@@ -324,7 +326,13 @@ def store_result(
         "feed": feed,
         "files": [{"file": shown(name), "business_date": day} for name, day in files],
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    first = shown(files[0][0]) if files else "no file"
+    more = f" and {len(files) - 1} more file(s)" if len(files) > 1 else ""
+    result.meta["run_id"] = RunIdentifier(
+        run_name=f"{chain_code} {feed}: {first}{more}", run_time=now
+    )
     name = f"{_safe(chain_code)}/{feed}/{stamp}"
     target = home / "validation" / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -340,10 +348,19 @@ def store_result(
             row.update({k: html.escape(v) for k, v in row.items() if isinstance(v, str)})
     for entry in result.meta["ka_pipeline"]["files"]:
         entry["file"] = html.escape(entry["file"])
+    run_name = html.escape(result.meta["run_id"].run_name)
+    result.meta["run_id"] = RunIdentifier(run_name=run_name, run_time=now)
     page = home / "data_docs" / "validations" / f"{name}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     renderer, view = _page_renderer()
-    rendered = view.render(renderer.render(result))
+    try:
+        rendered = view.render(renderer.render(result))
+    except Exception as exc:  # a report must never stop a load: say where the JSON is
+        logging.getLogger(__name__).warning("Data Docs page for %s not rendered: %s", name, exc)
+        rendered = (
+            "<!doctype html><meta charset='utf-8'><p>This run's page could not be rendered"
+            f" ({html.escape(type(exc).__name__)}); its result is {html.escape(str(target))}</p>"
+        )
     page.write_text(rendered, encoding="utf-8")
     return f"validations/{name}.html"
 

@@ -112,7 +112,9 @@ def test_every_files_result_is_stored_and_shown_in_data_docs(
     page = stored[0].name.replace(".json", ".html")
     assert f'href="validations/AAA/sales/{page}"' in index
     html = (home / "data_docs" / "validations" / "AAA" / "sales" / page).read_text("utf-8")
-    assert "<script>alert" not in html and "expect_column_values_to_be_valid_gtin13" in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "values must be GTIN-13 barcodes" in html  # the expectation's own words
+    assert "AAA sales: &#x27;sales/AAA_sales_20261030.csv&#x27;" in html  # the run's name
     # status points to the site
     capsys.readouterr()
     assert cli_main(["--home", str(home), "status"]) == 0
