@@ -2,12 +2,17 @@
 
 One suite per feed, stored as JSON and loaded by code. Rows of many files are checked
 in one call (the Great Expectations context, suite and batch definition are built once
-per process: their fixed cost would otherwise be paid per file). The parser's frame is
-enriched first with computed flags the suites check (``_barcode_ok``,
-``_product_known``, ``_store_known``, ``_date_matches_file``).
+per process: their fixed cost would otherwise be paid per file). Rules the suite can
+state itself are in it (not-null, regexes, per-file key uniqueness, the GTIN-13 check
+digit by the project's expectation in :mod:`ka_pipeline.gx_gtin`); rules that need data
+outside the suite are computed first as flag columns it checks (``_product_known``,
+``_store_known``, ``_date_matches_file``, date and amount windows, ``_key_new``).
 
-Guarantee: :func:`validate_rows` splits the rows into ``good`` and ``bad``; every bad row
-carries the reason(s) of each expectation it failed, so nothing is dropped silently.
+Guarantees: :func:`validate_rows` splits the rows into ``good`` and ``bad``; every bad
+row carries the reason(s) of each expectation it failed, so nothing is dropped
+silently. :func:`store_result` keeps each suite run's result (JSON) and its Data Docs
+page under the home folder; :func:`record_files` lists every file's outcome on the
+Data Docs index. File text reaches them only escaped.
 """
 
 from __future__ import annotations
