@@ -24,17 +24,14 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
-from ka_pipeline.config import FEED_COLUMNS
+from ka_pipeline.feeds import FEEDS
 
-RAW_TABLE = {feed: f"raw_{feed}" for feed in FEED_COLUMNS}
+RAW_TABLE = {name: declared.raw_table for name, declared in FEEDS.items()}
 
 
 def raw_columns(feed: str) -> list[str]:
-    """The raw table's columns in insert order (canonical + mapped type + bookkeeping)."""
-    required, optional = FEED_COLUMNS[feed]
-    extra = ["deduction_type"] if feed == "deductions" else []
-    columns = ["chain_code", "business_date", *required, *optional, *extra, "load_id"]
-    return list(dict.fromkeys(columns))  # sales carries business_date itself
+    """The raw table's columns in insert order (see :meth:`ka_pipeline.feeds.Feed.raw_columns`)."""
+    return FEEDS[feed].raw_columns()
 
 
 def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
@@ -86,6 +83,8 @@ class FileLoad:
     load_id: int | None = field(default=None, init=False)
     # (loaded, quarantined) of a file published in chunks, whose frames are not kept
     counts: tuple[int, int] | None = field(default=None, init=False)
+    # Data Docs pages (relative to <home>/data_docs/) of the suite runs that checked it
+    reports: list[str] = field(default_factory=list, init=False)
 
     @property
     def rows_loaded(self) -> int:

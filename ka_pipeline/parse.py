@@ -31,28 +31,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ka_pipeline.config import FEED_COLUMNS, FeedLayout
+from ka_pipeline.config import Chain, FeedLayout
 from ka_pipeline.errors import FileRejected
+from ka_pipeline.feeds import FEEDS
 from ka_pipeline.shown import shown
 
-DATE_COLUMNS = {
-    "sales": ("business_date",),
-    "invoices": ("invoice_date",),
-    "deductions": ("deduction_date", "period_start", "period_end", "statement_date"),
-    "payments": ("payment_date",),
-}
-MONEY_COLUMNS = {
-    "sales": ("sales_amount", "promo_amount"),
-    "invoices": ("unit_price", "net_amount", "vat_amount"),
-    "deductions": ("amount",),
-    "payments": ("amount",),
-}
-INT_COLUMNS = {
-    "sales": ("units", "promo_units", "on_hand_units"),
-    "invoices": ("line_no", "units"),
-    "deductions": ("units",),
-    "payments": (),
-}
 # Codes whose leading zeros matter must never pass through a number type.
 _UTF8_BOM = b"\xef\xbb\xbf"
 _TRAILING_ZERO_DECIMALS = r"^(-?\d+)\.0+$"  # a string pattern: pandas runs it vectorised
@@ -250,8 +233,8 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     else:
         source, malformed, header = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
-    required, optional = FEED_COLUMNS[layout.feed]
-    wanted = [layout.source_header(c) for c in required + optional]
+    declared = FEEDS[layout.feed]
+    wanted = [layout.source_header(c) for c in declared.columns]
     twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
     if twice:
         raise FileRejected(
@@ -259,7 +242,9 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
             "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
             " which column is meant is unclear",
         )
-    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in source]
+    missing = [
+        layout.source_header(c) for c in declared.required if layout.source_header(c) not in source
+    ]
     if missing:
         found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
         raise FileRejected(
@@ -271,33 +256,50 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     return Parsed(rows, source, malformed)
 
 
-def normalise(rows: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
+def normalise(rows: pd.DataFrame, layout: FeedLayout, chain: Chain | None = None) -> pd.DataFrame:
     """Normalise canonical columns of one or many files sharing ``layout`` (the
-    columns present: a frame of key columns alone is normalised the same way)."""
+    columns present: a frame of key columns alone is normalised the same way).
+
+    Each column is typed as its feed declares it (:mod:`ka_pipeline.feeds`); the feed's
+    derived columns are computed here too (a deduction's type from its wording, by
+    ``chain``'s rules; ``unclassified`` without a chain or a matching rule).
+    """
+    declared = FEEDS[layout.feed]
     out = rows.copy()
-    required, optional = FEED_COLUMNS[layout.feed]
-    for column in required + optional:
+    for column in declared.columns:
         if column in out:
             text = out[column].str.strip()
             out[column] = text.mask(text == "")
-    for column in DATE_COLUMNS[layout.feed]:
+    for column in declared.dates:
         if column in out:
             out[column] = _normalise_dates(out[column], layout.date_format)
     misread = pd.Series(None, index=out.index, dtype=object)
-    numbers = [(c, False) for c in MONEY_COLUMNS[layout.feed]]
-    for column, integer in numbers + [(c, True) for c in INT_COLUMNS[layout.feed]]:
+    numbers = [(c, False) for c in declared.money] + [(c, True) for c in declared.integers]
+    for column, integer in numbers:
         if column not in out:
             continue
         out[column], misused = _normalise_numbers(out[column], layout, integer)
         misread = misread.where(~misused | misread.notna(), column)
     out[NUMBER_MISREAD] = misread  # the first column misusing the separator, else None
+    for column, source in declared.derived.items():
+        if source in out:
+            out[column] = _derive(column, out[source], chain)
     return out
 
 
-def parse_file(path: Path, layout: FeedLayout) -> Parsed:
+def _derive(column: str, source: pd.Series, chain: Chain | None) -> pd.Series:
+    """A derived column (see :attr:`ka_pipeline.feeds.Feed.derived`) from its source."""
+    if column != "deduction_type":
+        raise ValueError(f"no rule derives {column!r}")
+    texts = source.dropna().unique()  # wordings repeat: classify each once
+    mapping = {text: chain.deduction_type(text) if chain else "unclassified" for text in texts}
+    return source.map(mapping).fillna("unclassified")
+
+
+def parse_file(path: Path, layout: FeedLayout, chain: Chain | None = None) -> Parsed:
     """Read and normalise one file (the pipeline normalises whole batches instead)."""
     parsed = read_file(path, layout)
-    return Parsed(normalise(parsed.rows, layout), parsed.source, parsed.malformed)
+    return Parsed(normalise(parsed.rows, layout, chain), parsed.source, parsed.malformed)
 
 
 # --------------------------------------------------------------------------- streaming
@@ -347,8 +349,8 @@ def _undecodable(path: Path, layout: FeedLayout, exc: UnicodeDecodeError) -> Fil
 
 
 def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
-    required, optional = FEED_COLUMNS[layout.feed]
-    wanted = [layout.source_header(c) for c in required + optional]
+    declared = FEEDS[layout.feed]
+    wanted = [layout.source_header(c) for c in declared.columns]
     twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
     if twice:
         raise FileRejected(
@@ -356,7 +358,9 @@ def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
             "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
             " which column is meant is unclear",
         )
-    missing = [layout.source_header(c) for c in required if layout.source_header(c) not in header]
+    missing = [
+        layout.source_header(c) for c in declared.required if layout.source_header(c) not in header
+    ]
     if missing:
         found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
         raise FileRejected(
@@ -369,8 +373,7 @@ def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
 def _canonical(source: pd.DataFrame, layout: FeedLayout) -> pd.DataFrame:
     """The canonical columns of ``source`` (an absent optional column as missing values),
     as strings, with the data row number in ``_row``."""
-    required, optional = FEED_COLUMNS[layout.feed]
-    headers = {c: layout.source_header(c) for c in required + optional}
+    headers = {c: layout.source_header(c) for c in FEEDS[layout.feed].columns}
     n = len(source)
     columns = {}
     for canonical, header in headers.items():

@@ -1,4 +1,4 @@
-"""The nightly job: discover -> parse -> validate -> load -> models -> scorecards.
+"""The nightly job: discover -> parse -> validate -> publish -> models -> scorecards.
 
 :func:`run` processes business dates ``start..end`` (inclusive) for some or all chains.
 Guarantees:
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from ka_pipeline.config import Chain, Config, load_config
 from ka_pipeline.daystatus import record_days
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
+from ka_pipeline.feeds import FEEDS
 from ka_pipeline.load import RAW_TABLE, FileLoad, Held, publish, publish_streamed
 from ka_pipeline.locks import chain_lock
 from ka_pipeline.masterdata import publish_master_data
@@ -46,10 +48,12 @@ from ka_pipeline.parse import (
 from ka_pipeline.settings import Settings
 from ka_pipeline.shown import plain
 from ka_pipeline.validate import (
-    PARTITION_FREE_KEYS,
     Validated,
     add_flags,
+    chain_key_reason,
     key_rule,
+    record_files,
+    store_result,
     validate_rows,
 )
 from ka_pipeline.validate import prepare as prepare_validation
@@ -63,12 +67,7 @@ PUBLISH_BATCH_FILES = 100  # files per transaction at most
 # CHUNK_ROWS rows within one transaction.
 BATCH_BYTES = 16 << 20
 CHUNK_ROWS = 200_000
-DAILY_FEEDS = ("sales",)
-_KEY_REASON = {  # as in the suites (expectations/<feed>.json, the _key_new check)
-    "invoices": "the invoice line is already loaded",
-    "deductions": "the deduction line is already loaded",
-    "payments": "the payment line is already loaded",
-}  # feeds expected every business date; a gap is a missing feed
+DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
 
 
 def stdout_progress(message: str) -> None:
@@ -134,10 +133,37 @@ def _known_checksums(
         return {(r.feed, r.business_date): r.checksum for r in rows}
 
 
-def _parse_batch(
-    chain: Chain, files: list[FeedFile], progress: Progress
-) -> list[tuple[FileLoad, Parsed | None]]:
-    """Parse files; an unreadable one gets its rejection reason and no parsed rows."""
+@dataclass
+class _Batch:
+    """Files of one chain and feed, parsed: each file's load with its rows as read (None
+    when it is unreadable), and the readable files' rows normalised in one frame
+    (``_file`` = the file's position among the readable ones)."""
+
+    files: list[tuple[FileLoad, Parsed | None]]
+    frame: pd.DataFrame | None = None
+
+    @property
+    def readable(self) -> list[tuple[FileLoad, Parsed]]:
+        return [(load, parsed) for load, parsed in self.files if parsed is not None]
+
+
+def _normalised(chain: Chain, feed: str, files: list[tuple[FileLoad, Parsed | None]]) -> _Batch:
+    """The batch of ``files`` with its readable rows normalised in one pass (so its
+    fixed cost is paid per batch, not per file), derived columns included."""
+    batch = _Batch(files)
+    readable = batch.readable
+    if readable:
+        frame = pd.concat(
+            [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
+            ignore_index=True,
+        )
+        batch.frame = normalise(frame, chain.feeds[feed], chain)
+    return batch
+
+
+def _parse_batch(chain: Chain, feed: str, files: list[FeedFile], progress: Progress) -> _Batch:
+    """Parse files and normalise their rows; an unreadable file gets its rejection
+    reason and no parsed rows."""
     loads, last = [], time.monotonic()
     for i, feed_file in enumerate(files, 1):
         load = _new_load(chain, feed_file)
@@ -150,7 +176,7 @@ def _parse_batch(
         if time.monotonic() - last > 5:
             progress(f"  {chain.code} {feed_file.feed}: parsed {i}/{len(files)} files")
             last = time.monotonic()
-    return loads
+    return _normalised(chain, feed, loads)
 
 
 def _loaded_keys(
@@ -158,7 +184,7 @@ def _loaded_keys(
 ) -> dict[tuple[str, ...], str]:
     """Keys of ``frame`` already loaded for this chain outside the dates ``skip`` (the
     partitions the batch replaces), each with the partition and file holding it."""
-    columns = PARTITION_FREE_KEYS[feed]
+    columns = FEEDS[feed].chain_key
     firsts = [v for v in frame[columns[0]].dropna().unique()]
     found: dict[tuple[str, ...], str] = {}
     if not firsts:
@@ -184,7 +210,7 @@ def _claim_keys_in_order(
     """Within a batch, a key belongs to the first file (by business date) loading it: a
     later file's row with that key is quarantined, exactly as a nightly run would find
     it already loaded. Nightly and backfill thus give the same tables."""
-    columns = list(PARTITION_FREE_KEYS[feed])
+    columns = list(FEEDS[feed].chain_key)
     good, bad = result.good, result.bad
     owner = good.sort_values("_file", kind="stable").drop_duplicates(columns)
     owner = owner.set_index(columns)["_file"]
@@ -194,7 +220,7 @@ def _claim_keys_in_order(
         i: f"for {load.business_date} from {plain(load.file_name)}"
         for i, (load, _) in enumerate(readable)
     }
-    reason = _KEY_REASON[feed]
+    reason = chain_key_reason(feed)
     column = ",".join(columns)
 
     def taken(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -215,41 +241,36 @@ def _claim_keys_in_order(
             f"{r}; {reason}: {where[int(f)]}"
             for r, f in zip(bad.loc[also, "reason"], bad_first[also], strict=True)
         ]
-    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"))
+    return Validated(good[~late], pd.concat([bad, moved]).sort_values("_key_order"), result.result)
 
 
 def _validate_batch(
     config: Config,
     chain: Chain,
     feed: str,
-    batch: list[tuple[FileLoad, Parsed | None]],
+    batch: _Batch,
     engine: sa.Engine | None = None,
+    home: Path | None = None,
 ) -> None:
     """Validate all readable files of a batch in one suite run; split good from bad.
 
     Every check is per file and per partition (a key repeated in one file, a date
     outside its file's window), so a file gives the same rows whichever batch it is in;
     keys that must be unique across partitions are checked against what is loaded and
-    claimed in business-date order (:func:`_claim_keys_in_order`).
+    claimed in business-date order (:func:`_claim_keys_in_order`). With ``home``, the
+    suite's result is stored there and each file gets its Data Docs page
+    (:func:`ka_pipeline.validate.store_result`).
     """
-    readable = [(load, parsed) for load, parsed in batch if parsed is not None]
-    if not readable:
+    readable, frame = batch.readable, batch.frame
+    if not readable or frame is None:
         return
     layout = chain.feeds[feed]
-    frame = pd.concat(
-        [parsed.rows.assign(_file=i) for i, (_, parsed) in enumerate(readable)],
-        ignore_index=True,
-    )
-    frame = normalise(frame, layout)
-    if feed == "deductions":
-        texts = frame["deduction_text"].dropna().unique()
-        mapping = {text: chain.deduction_type(text) for text in texts}
-        frame["deduction_type"] = frame["deduction_text"].map(mapping).fillna("unclassified")
+    chain_key = FEEDS[feed].chain_key
     file_dates = frame["_file"].map(
         {i: load.business_date.isoformat() for i, (load, _) in enumerate(readable)}
     )
     loaded = None
-    if feed in PARTITION_FREE_KEYS and engine is not None:
+    if chain_key and engine is not None:
         dates = sorted({load.business_date for load, _ in readable})
         loaded = _loaded_keys(engine, chain.code, feed, frame, dates)
     stores = config.stores.loc[config.stores["chain_code"] == chain.code, "store_code"]
@@ -258,7 +279,12 @@ def _validate_batch(
     )
     flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
-    if feed in PARTITION_FREE_KEYS and len(readable) > 1:
+    if home is not None and result.result is not None:
+        files = [(load.file_name, load.business_date.isoformat()) for load, _ in readable]
+        page = store_result(home, chain.code, feed, files, result.result)
+        for load, _ in readable:
+            load.reports.append(page)
+    if chain_key and len(readable) > 1:
         result = _claim_keys_in_order(result, feed, readable)
     keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
     good_by_file = dict(tuple(result.good.groupby("_file")))
@@ -348,6 +374,7 @@ def _load_streamed(
     *,
     force: bool,
     seconds: dict[str, float],
+    home: Path | None = None,
 ) -> FileLoad:
     """Load one large CSV file in chunks of :data:`CHUNK_ROWS` rows, in one transaction
     (memory holds one chunk). The checks are those of a batch: a key repeated anywhere
@@ -369,9 +396,12 @@ def _load_streamed(
             if parsed is None:
                 return
             piece = _new_load(chain, feed_file)
+            with _timed(seconds, "read"):
+                batch = _normalised(chain, feed, [(piece, parsed)])
             with _timed(seconds, "validate"):
-                _validate_batch(config, chain, feed, [(piece, parsed)], engine)
+                _validate_batch(config, chain, feed, batch, engine, home)
                 _quarantine_repeated(piece, parsed, repeated, key, key_reason)
+            load.reports.extend(piece.reports)
             yield piece
 
     for line_by_line in (False, True):
@@ -386,6 +416,7 @@ def _load_streamed(
             return load
         except NeedsLineByLine:
             load.counts = None
+            load.reports.clear()  # that attempt was rolled back
             continue
         except (FileRejected, Held) as exc:
             load.rejected_reason = exc.reason if isinstance(exc, FileRejected) else str(exc)
@@ -421,6 +452,24 @@ def _quarantine_repeated(
         )
         bad.loc[lacking, "reason"] = bad.loc[lacking, "reason"] + "; " + reason
         piece.bad = bad.sort_values("_row").reset_index(drop=True)
+
+
+def _report_entry(load: FileLoad) -> dict[str, object]:
+    """A file's line in the Data Docs index (see :func:`ka_pipeline.validate.record_files`)."""
+    return {
+        "at": datetime.now().isoformat(sep=" ", timespec="seconds"),
+        "chain": load.chain_code,
+        "feed": load.feed,
+        "business_date": load.business_date.isoformat(),
+        "file": load.file_name,
+        "load_id": load.load_id,
+        "status": "rejected" if load.rejected_reason else "loaded",
+        "message": load.rejected_reason,
+        "rows_read": load.rows_read,
+        "rows_loaded": load.rows_loaded,
+        "rows_quarantined": load.rows_quarantined,
+        "reports": load.reports,
+    }
 
 
 def _as_date(value: object) -> date:
@@ -496,19 +545,27 @@ def run_chain(
             if len(group) == 1 and _streamed(chain, group[0]):
                 batch = [
                     _load_streamed(
-                        engine, config, chain, group[0], force=force, seconds=result.seconds
+                        engine,
+                        config,
+                        chain,
+                        group[0],
+                        force=force,
+                        seconds=result.seconds,
+                        home=settings.home,
                     )
                 ]
             else:
                 with _timed(result.seconds, "read"):
-                    parsed = _parse_batch(chain, group, progress)
+                    parsed = _parse_batch(chain, feed, group, progress)
                 with _timed(result.seconds, "validate"):
-                    _validate_batch(config, chain, feed, parsed, engine)
-                batch = [load for load, _ in parsed]
+                    _validate_batch(config, chain, feed, parsed, engine, settings.home)
+                batch = [load for load, _ in parsed.files]
                 if not force:
                     _hold_shrinking_restatements(engine, chain, feed, batch)
                 with _timed(result.seconds, "publish"):
                     publish(engine, batch)
+            with _timed(result.seconds, "validate"):
+                record_files(settings.home, [_report_entry(load) for load in batch])
             for load in batch:
                 if load.rejected_reason:
                     counts.rejected += 1

@@ -1,4 +1,6 @@
-"""``ka-pipeline status``: the last loads, rejected files and quarantined rows.
+"""``ka-pipeline status``: the last loads, rejected files and quarantined rows, and
+where the validation reports are (the Data Docs site under the home folder, one page
+per suite run, an index of every file's result).
 
 File names, messages and reasons may carry text from a chain's file: they are printed
 only escaped (:func:`ka_pipeline.shown.plain`), never as raw terminal output.
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 
 from ka_pipeline.settings import Settings
 from ka_pipeline.shown import plain
+from ka_pipeline.validate import data_docs_index
 from ka_pipeline.warehouse import connect
 
 
@@ -46,6 +49,11 @@ def print_status(settings: Settings, limit: int = 20, chain: str | None = None) 
             params,
         ).fetchall()
     print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
+    index = data_docs_index(settings.home)
+    if index.exists():
+        print(f"validation reports (Data Docs, every file's result): {index.as_uri()}")
+    else:
+        print(f"validation reports: none yet (written to {index} when files are validated)")
     print(f"\nlast {len(loads)} loads:")
     print(
         f"{'id':>6} {'chain':<6} {'feed':<11} {'date':<10} {'status':<10} "

@@ -26,44 +26,16 @@ from ka_pipeline.config.deduction_text import (
     default_rules,
 )
 from ka_pipeline.errors import ConfigError
+from ka_pipeline.feeds import FEEDS as _FEED_DECLARATIONS
 
 __all__ = ["DEDUCTION_TYPES", "FEE_BASES", "Contract", "DeductionRule"]
 
-FEEDS = ("sales", "invoices", "deductions", "payments")
+FEEDS = tuple(_FEED_DECLARATIONS)
 
-# Canonical columns per feed: (required, optional), domain.md section 3.
+# Canonical columns per feed: (required, optional), domain.md section 3; declared in
+# ka_pipeline/feeds.py with the rest of each feed's shape (kept here for importers).
 FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "sales": (
-        ("business_date", "store_code", "barcode", "units", "sales_amount"),
-        ("promo_units", "promo_amount", "on_hand_units"),
-    ),
-    "invoices": (
-        (
-            "invoice_no",
-            "line_no",
-            "invoice_date",
-            "ship_to_code",
-            "barcode",
-            "units",
-            "unit_price",
-            "net_amount",
-            "vat_amount",
-        ),
-        ("promo_id",),
-    ),
-    "deductions": (
-        ("statement_no", "deduction_no", "deduction_date", "deduction_text", "amount"),
-        (
-            "store_code",
-            "barcode",
-            "units",
-            "reference",
-            "period_start",
-            "period_end",
-            "statement_date",
-        ),
-    ),
-    "payments": (("payment_no", "payment_date", "invoice_no", "amount"), ()),
+    name: (declared.required, declared.optional) for name, declared in _FEED_DECLARATIONS.items()
 }
 
 # The CSV master-data files and their columns (docs/configuration.md), in file order.
@@ -264,8 +236,7 @@ def _layout(feed: str, entry: Any, where: str) -> FeedLayout:
     if feed not in FEEDS:
         raise ConfigError(f"{where}: unknown feed {feed!r}; feeds are {', '.join(FEEDS)}")
     checked = schema.check(schema.LayoutEntry, entry, where)
-    required, optional = FEED_COLUMNS[feed]
-    unknown = set(checked.columns) - set(required) - set(optional)
+    unknown = set(checked.columns) - set(_FEED_DECLARATIONS[feed].columns)
     if unknown:
         raise ConfigError(f"{where}: columns maps unknown canonical names {sorted(unknown)}")
     fields = checked.model_dump(exclude={"format"})
