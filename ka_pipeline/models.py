@@ -263,6 +263,7 @@ class Plan:
     inputs_hash: str
     sends_promo: bool
     last_load_id: int
+    last_data_date: date | None
 
 
 def model_since(model: Model, lo: date | None) -> date:
@@ -378,7 +379,8 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
     """Full rebuild or the earliest changed date, for one chain (see docs/models.md)."""
     state = conn.execute(
         sa.text(
-            "select inputs_hash, sends_promo, last_load_id from ops_model_state"
+            "select inputs_hash, sends_promo, last_load_id, last_data_date"
+            " from ops_model_state"
             " where chain_code = :c"
         ),
         {"c": chain_code},
@@ -389,8 +391,21 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
         {"c": chain_code},
     ).scalar_one()
 
+    last_data = conn.execute(
+        sa.text(
+            "select max(d) from ("
+            " select max(business_date) as d from raw_sales where chain_code = :c"
+            " union all select max(business_date) from raw_invoices where chain_code = :c"
+            " union all select max(business_date) from raw_deductions where chain_code = :c"
+            ") as feeds"
+        ),
+        {"c": chain_code},
+    ).scalar_one()
+    last_data = None if last_data is None else _as_date(last_data)
+
     def full(reason: str) -> Plan:
-        return Plan(None, reason, digest, _sends_promo(conn, chain_code, FULL_SINCE), last_load)
+        sends = _sends_promo(conn, chain_code, FULL_SINCE)
+        return Plan(None, reason, digest, sends, last_load, last_data)
 
     if since is None:
         return full("no changed range given")
@@ -409,11 +424,14 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
     if missed is not None:
         since = min(since, _as_date(missed))
     lo = _affected_from(conn, chain_code, since)
+    if state.last_data_date is not None:
+        # rows as of the last data date (rebates, receivables) after the previous one
+        lo = min(lo, _as_date(state.last_data_date) + timedelta(days=1))
     # the promo rule reads "sends promo columns at any date": a change re-derives all
     sends = _sends_promo(conn, chain_code, FULL_SINCE if state.sends_promo else lo)
     if sends != bool(state.sends_promo):
         return full("the chain started or stopped sending promo columns")
-    return Plan(lo, f"changed from {lo}", digest, sends, last_load)
+    return Plan(lo, f"changed from {lo}", digest, sends, last_load, last_data)
 
 
 def _record(conn: sa.Connection, chain_code: str, plan: Plan) -> None:
@@ -436,12 +454,13 @@ def _record(conn: sa.Connection, chain_code: str, plan: Plan) -> None:
     ).scalar_one_or_none()
     conn.execute(sa.text("delete from ops_model_state where chain_code = :c"), {"c": chain_code})
     conn.execute(
-        sa.text("insert into ops_model_state values (:c, :h, :p, :l, :f, :m)"),
+        sa.text("insert into ops_model_state values (:c, :h, :p, :l, :d, :f, :m)"),
         {
             "c": chain_code,
             "h": plan.inputs_hash,
             "p": plan.sends_promo,
             "l": plan.last_load_id,
+            "d": plan.last_data_date,
             "f": now if plan.lo is None or old_full is None else old_full,
             "m": now,
         },

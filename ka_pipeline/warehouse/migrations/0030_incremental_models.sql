@@ -5,12 +5,15 @@
 -- chain's master data and contracts (ref_ tables) and of the models' SQL and YAML (a
 -- change forces a full rebuild), whether the chain sends promo columns (a change
 -- re-derives every stg_sales row), and the last load modeled (loads after it widen the
--- next run's range, so a failed model run is caught up).
+-- next run's range, so a failed model run is caught up) and the chain's last data date
+-- then (latest business_date of sales, invoices and deductions: rows "as of the last data
+-- date" after it are recomputed even when days without files lie between).
 create table ops_model_state (
     chain_code    varchar primary key,
     inputs_hash   varchar not null,
     sends_promo   boolean not null,
     last_load_id  bigint not null,
+    last_data_date date,
     full_at       timestamp not null,
     modeled_at    timestamp not null
 );
