@@ -333,3 +333,26 @@ def test_master_data_change_rebuilds_whole(engine):
             {"c": CHAIN, "m": date(2025, 12, 1)},
         ).scalar_one()
     assert str(target) == "6000.00"
+
+
+def test_statistics_refreshed_after_a_large_load(engine):
+    if engine.dialect.name != "postgresql":
+        return  # DuckDB keeps its statistics as it writes
+    rng = np.random.default_rng(5)
+    with engine.begin() as conn:
+        master_data(conn)
+    parts = [partition(d, rng) for d in days(date(2026, 1, 1), date(2026, 1, 10))]
+    with engine.begin() as conn:
+        for table in ("raw_sales", "raw_invoices", "raw_payments"):
+            bulk_insert(conn, table, text(pd.DataFrame([r for p in parts for r in p[table]])))
+        # the backend reports its row counts at commit, not up to a second later
+        conn.execute(sa.text("select pg_stat_force_next_flush()"))
+    run_models(engine, [CHAIN])
+    with engine.connect() as conn:
+        analyzed = conn.execute(
+            sa.text(
+                "select relname from pg_stat_user_tables where relname like 'raw\\_%'"
+                " and last_analyze is not null order by relname"
+            )
+        ).scalars()
+        assert {"raw_sales", "raw_invoices", "raw_payments"} <= set(analyzed)
