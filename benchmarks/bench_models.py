@@ -327,6 +327,10 @@ def main() -> None:
                     f"{engine_name} {m:>2} months: nightly model run {results[m]['total']:.2f} s",
                     flush=True,
                 )
+                slowest = sorted(
+                    ((v, t) for t, v in results[m].items() if t != "total"), reverse=True
+                )[:5]
+                print("  slowest: " + ", ".join(f"{t} {v:.2f}" for v, t in slowest), flush=True)
                 engine.dispose()
                 if drop:
                     admin, name = drop

@@ -35,6 +35,10 @@ sales_for_base as (
     select business_date, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
+        -- only when a contract of the slice rebates on sell-out
+        and exists (
+            select 1 from contracts where rebate_base = 'sell_out' and end_date >= :since
+        )
         and business_date >= (
             select cast(min(start_date) - interval '1 year' as date)
             from contracts
