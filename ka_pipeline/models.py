@@ -264,6 +264,10 @@ class Plan:
     sends_promo: bool
     last_load_id: int
     last_data_date: date | None
+    # the latest date any row of the chain carries (business, invoice, payment, deduction
+    # date): bound as :until, the end of the slices' last-year reads (LY of the latest
+    # period), a constant the planner can estimate
+    until: date = FULL_SINCE
 
 
 def model_since(model: Model, lo: date | None) -> date:
@@ -402,10 +406,25 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
         {"c": chain_code},
     ).scalar_one()
     last_data = None if last_data is None else _as_date(last_data)
+    latest = conn.execute(
+        sa.text(
+            "select max(d) from ("
+            " select max(business_date) as d from raw_sales where chain_code = :c"
+            " union all select max(business_date) from raw_invoices where chain_code = :c"
+            " union all select max(invoice_date) from raw_invoices where chain_code = :c"
+            " union all select max(business_date) from raw_deductions where chain_code = :c"
+            " union all select max(deduction_date) from raw_deductions where chain_code = :c"
+            " union all select max(business_date) from raw_payments where chain_code = :c"
+            " union all select max(payment_date) from raw_payments where chain_code = :c"
+            ") as feeds"
+        ),
+        {"c": chain_code},
+    ).scalar_one()
+    until = FULL_SINCE if latest is None else _as_date(latest)
 
     def full(reason: str) -> Plan:
         sends = _sends_promo(conn, chain_code, FULL_SINCE)
-        return Plan(None, reason, digest, sends, last_load, last_data)
+        return Plan(None, reason, digest, sends, last_load, last_data, until)
 
     if since is None:
         return full("no changed range given")
@@ -431,7 +450,7 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
     sends = _sends_promo(conn, chain_code, FULL_SINCE if state.sends_promo else lo)
     if sends != bool(state.sends_promo):
         return full("the chain started or stopped sending promo columns")
-    return Plan(lo, f"changed from {lo}", digest, sends, last_load, last_data)
+    return Plan(lo, f"changed from {lo}", digest, sends, last_load, last_data, until)
 
 
 def _record(conn: sa.Connection, chain_code: str, plan: Plan) -> None:
@@ -536,7 +555,12 @@ def discover_models_or(models: list[Model]) -> list[Model]:
 def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -> int:
     query = _strip_trailing_semicolon(model.sql)
     since = model_since(model, plan.lo)
-    params = {"chain_code": chain_code, "since": since, "sends_promo": plan.sends_promo}
+    params = {
+        "chain_code": chain_code,
+        "since": since,
+        "until": plan.until,
+        "sends_promo": plan.sends_promo,
+    }
     sliced = since != FULL_SINCE
     where = "chain_code = :chain_code"
     if sliced:

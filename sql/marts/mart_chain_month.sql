@@ -11,21 +11,6 @@ with
 -- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
 -- one import per use: a CTE referenced more than once is materialized by PostgreSQL
 -- (every sales row of the chain); referenced once, it is inlined
--- the slice's last year (LY) ends a year after the latest month with sales or invoices:
--- a nightly run reads its month and that month a year earlier, not the year between
-slice_end as (
-    select
-        cast(
-            cast(date_trunc('month', max(d)) as date) + interval '1 month' - interval '1 year'
-            as date
-        ) as ly_until
-    from (
-        select max(business_date) as d from stg_sales where chain_code = :chain_code
-        union all
-        select max(invoice_date) from stg_invoices where chain_code = :chain_code
-    ) as latest
-),
-
 sales_for_totals as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
@@ -34,7 +19,10 @@ sales_for_totals as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - interval '1 year' as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
             )
         )
 ),
@@ -47,7 +35,10 @@ sales_for_stores as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - interval '1 year' as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
             )
         )
 ),
@@ -60,7 +51,10 @@ sales_for_items as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - interval '1 year' as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
             )
         )
 ),

@@ -17,18 +17,6 @@ with
 -- week_start: the Monday of the row's ISO week (isodow 1 = Monday .. 7 = Sunday).
 -- one import per use: a CTE referenced more than once is materialized by PostgreSQL
 -- (every sales row of the chain); referenced once, it is inlined
--- LY weeks end 357 days after the latest day with sales or invoices (the last week's
--- LY week starts 364 or 371 days before it): a nightly run reads its week and that week
--- a year earlier, not the year between
-slice_end as (
-    select cast(max(d) - 357 as date) as ly_until
-    from (
-        select max(business_date) as d from stg_sales where chain_code = :chain_code
-        union all
-        select max(invoice_date) from stg_invoices where chain_code = :chain_code
-    ) as latest
-),
-
 sales_for_totals as (
     select
         cast(
@@ -46,7 +34,7 @@ sales_for_totals as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - 371 as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(cast(:until as date) - 357 as date)
             )
         )
 ),
@@ -68,7 +56,7 @@ sales_for_stores as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - 371 as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(cast(:until as date) - 357 as date)
             )
         )
 ),

@@ -6,18 +6,6 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- the slice's last year (LY) ends a year after the latest month with sales: a nightly
--- run reads its month and that month a year earlier, not the year between
-slice_end as (
-    select
-        cast(
-            cast(date_trunc('month', max(business_date)) as date)
-            + interval '1 month' - interval '1 year' as date
-        ) as ly_until
-    from stg_sales
-    where chain_code = :chain_code
-),
-
 sales as (
     select store_code, units, sales_amount, month
     from stg_sales
@@ -27,7 +15,10 @@ sales as (
             business_date >= :since
             or (
                 business_date >= cast(cast(:since as date) - interval '1 year' as date)
-                and business_date < (select ly_until from slice_end)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
             )
         )
 ),
