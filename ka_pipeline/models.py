@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -557,6 +558,50 @@ def discover_models_or(models: list[Model]) -> list[Model]:
         return models
 
 
+def _duckdb_primary_key(conn: sa.Connection, table: str) -> list[str]:
+    """The primary key columns of ``table`` on DuckDB; [] on PostgreSQL or without one."""
+    if conn.dialect.name != "duckdb":
+        return []
+    row = conn.execute(
+        sa.text(
+            "select constraint_column_names from duckdb_constraints()"
+            " where table_name = :t and constraint_type = 'PRIMARY KEY'"
+        ),
+        {"t": table},
+    ).first()
+    return [str(c) for c in row[0]] if row else []
+
+
+def _replace_by_key(
+    conn: sa.Connection,
+    table: str,
+    query: str,
+    where: str,
+    key: list[str],
+    params: dict[str, Any],
+) -> None:
+    """DuckDB: replace the slice ``where`` of ``table`` by the query's rows, as delete then
+    insert would, but by upsert on the primary key: DuckDB deletes and re-inserts the same
+    keys in one transaction very slowly (216k invoice rows: 56 s, against 0.14 s here).
+    Rows of the slice the query no longer returns are deleted."""
+    staged = f"model_rows_{uuid.uuid4().hex[:12]}"
+    conn.execute(
+        sa.text(f"create temp table {staged} as select * from ({query}) as model_rows"), params
+    )
+    try:
+        match = " and ".join(f"r.{k} = {table}.{k}" for k in key)
+        conn.execute(
+            sa.text(
+                f"delete from {table} where {where}"
+                f" and not exists (select 1 from {staged} as r where {match})"
+            ),
+            params,
+        )
+        conn.execute(sa.text(f"insert or replace into {table} select * from {staged}"))
+    finally:
+        conn.execute(sa.text(f"drop table if exists {staged}"))
+
+
 def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -> int:
     query = _strip_trailing_semicolon(model.sql)
     since = model_since(model, plan.lo)
@@ -570,10 +615,14 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
     where = "chain_code = :chain_code"
     if sliced:
         where += f" and {model.doc['incremental']['column']} >= :since"
-    conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
-    conn.execute(
-        sa.text(f"insert into {model.table} select * from ({query}) as model_rows"), params
-    )
+    key = _duckdb_primary_key(conn, model.table)
+    if key:
+        _replace_by_key(conn, model.table, query, where, key, params)
+    else:
+        conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
+        conn.execute(
+            sa.text(f"insert into {model.table} select * from ({query}) as model_rows"), params
+        )
     # counted, not rowcount: DuckDB's driver reports -1 for insert-select
     count = conn.execute(
         sa.text(f"select count(*) from {model.table} where {where}"), params
