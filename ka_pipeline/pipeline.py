@@ -642,7 +642,9 @@ def process_chain(
             if loaded or force or settled < (end - start).days:
                 progress(f"  {chain_code}: rebuilding models")
                 with _timed(result.seconds, "models"):
-                    model_rows = run_models(engine, [chain_code])
+                    model_rows = run_models(
+                        engine, [chain_code], since=None if force or not loaded else min(loaded)
+                    )
         except Exception as exc:  # record the failed days, then let the caller decide
             error = f"{type(exc).__name__}: {exc}"
             record_days(engine, chain_code, start, end, missing={}, error=error)

@@ -1,6 +1,8 @@
 -- mart_chain_month: one row per chain x month with sales or invoices (docs/models.md).
 -- Portable SQL (DuckDB and PostgreSQL): dates from date_trunc / interval arithmetic are
 -- cast back to date, money stays decimal, ratios are cast to decimal(12,6).
+-- Incremental: builds the months >= :since (a month start); sales are read from a year
+-- earlier (LY), invoices and deductions from :since.
 
 with
 
@@ -13,18 +15,48 @@ sales_for_totals as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - interval '1 year' as date)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
+            )
+        )
 ),
 
 sales_for_stores as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - interval '1 year' as date)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
+            )
+        )
 ),
 
 sales_for_items as (
     select month, business_date, store_code, barcode, units, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - interval '1 year' as date)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
+            )
+        )
 ),
 
 invoices as (
@@ -36,6 +68,7 @@ invoices as (
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
+        and i.invoice_date >= :since
 ),
 
 deductions as (
@@ -45,6 +78,7 @@ deductions as (
         cast(date_trunc('month', deduction_date) as date) as month
     from stg_deductions
     where chain_code = :chain_code
+        and deduction_date >= :since
 ),
 
 stores as (
@@ -252,6 +286,7 @@ final as (
         cast(round(sell_in_net - cost_of_goods - trade_spend, 2) as decimal(16, 2))
             as gross_profit_after_trade_spend
     from joined
+    where month >= :since
 )
 
 select * from final

@@ -6,6 +6,8 @@
 -- Portable SQL (DuckDB and PostgreSQL): extract(isodow / isoyear / week) agree on both
 -- engines; date - integer is cast back to date; money stays decimal, ratios are cast
 -- to decimal(12,6).
+-- Incremental: builds the weeks starting >= :since (a Monday), reading sales from 53
+-- weeks earlier for LY.
 
 with
 
@@ -27,6 +29,14 @@ sales_for_totals as (
         promo_amount
     from stg_sales
     where chain_code = :chain_code
+        -- the slice's weeks and their LY weeks (52 or 53 weeks earlier)
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - 371 as date)
+                and business_date < cast(cast(:until as date) - 357 as date)
+            )
+        )
 ),
 
 sales_for_stores as (
@@ -41,6 +51,14 @@ sales_for_stores as (
         promo_amount
     from stg_sales
     where chain_code = :chain_code
+        -- the slice's weeks and their LY weeks (52 or 53 weeks earlier)
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - 371 as date)
+                and business_date < cast(cast(:until as date) - 357 as date)
+            )
+        )
 ),
 
 invoices as (
@@ -51,6 +69,7 @@ invoices as (
         net_amount
     from stg_invoices
     where chain_code = :chain_code
+        and invoice_date >= :since
 ),
 
 -- logic CTEs ----------------------------------------------------------------
@@ -162,6 +181,7 @@ final as (
         ) as promo_share,
         cast(sales_days as integer) as sales_days
     from joined
+    where week_start >= :since
 )
 
 select * from final

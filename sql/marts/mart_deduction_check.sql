@@ -92,10 +92,10 @@ rebate_progress as (
 
 -- logic CTEs ----------------------------------------------------------------
 
+-- "sends promo columns at any date", as in stg_sales: computed by the runner (an exists
+-- over every sales row of the chain costs a scan each night when it is false)
 promo_feed as (
-    select exists (
-        select 1 from raw_sales where chain_code = :chain_code and promo_amount is not null
-    ) as sends_promo
+    select cast(:sends_promo as boolean) as sends_promo
 ),
 
 -- The line with its facts from int_deduction_line: contract year, duplicate rank.

@@ -1,6 +1,9 @@
 -- mart_rebate_progress: per chain x contract year x day of the contract year, up to the
 -- chain's last business date with data: base, tier, rebate earned and taken, and the
 -- projection to year end (docs/models.md). Domain: domain.md section 5.
+-- Incremental: builds the days >= :since of the contract years ending on or after it
+-- (each from its start, for the year to date), reading the sales and invoices from a
+-- year before the earliest such start (last year's base).
 -- Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -32,12 +35,26 @@ sales_for_base as (
     select business_date, sales_amount, promo_amount
     from stg_sales
     where chain_code = :chain_code
+        -- only when a contract of the slice rebates on sell-out
+        and exists (
+            select 1 from contracts where rebate_base = 'sell_out' and end_date >= :since
+        )
+        and business_date >= (
+            select cast(min(start_date) - interval '1 year' as date)
+            from contracts
+            where end_date >= :since
+        )
 ),
 
 invoices as (
     select invoice_date, net_amount, vat_amount, promo_id
     from stg_invoices
     where chain_code = :chain_code
+        and invoice_date >= (
+            select cast(min(start_date) - interval '1 year' as date)
+            from contracts
+            where end_date >= :since
+        )
 ),
 
 -- a rebate line counts towards the contract year of the period it settles
@@ -100,10 +117,17 @@ rebate_daily as (
 ),
 
 -- the first day the base's feed has data: last year counts only when it is covered
+-- (over the whole feed, not only the days read above)
 base_first_day as (
-    select base, min(day) as first_day
-    from base_daily
-    group by base
+    select 'sell_out' as base, min(business_date) as first_day
+    from stg_sales
+    where chain_code = :chain_code
+    union all
+    select 'sell_in' as base, min(invoice_date) from stg_invoices where chain_code = :chain_code
+    union all
+    select 'sell_in_gross' as base, min(invoice_date)
+    from stg_invoices
+    where chain_code = :chain_code
 ),
 
 contract_span as (
@@ -126,6 +150,7 @@ contract_span as (
         on bf.base = c.rebate_base
     where ld.last_date is not null
         and c.start_date <= ld.last_date
+        and c.end_date >= :since
 ),
 
 -- one row per day of the contract year up to the last data date (n = days since start)
@@ -398,6 +423,7 @@ final as (
         cast(projected_rate as decimal(7, 4)) as projected_rate,
         cast(round(projected_rebate, 2) as decimal(16, 2)) as projected_rebate
     from joined
+    where as_of_date >= :since
 )
 
 select * from final

@@ -1,7 +1,8 @@
 -- mart_receivables_month: per chain x calendar month, as of the month end (the current
 -- month: the last data date): open and overdue receivables with ageing, DSO, and the
 -- amount-weighted days to pay and days late of the month's payments (domain.md 8).
--- Rules: docs/models.md (receivables). Portable SQL (DuckDB and PostgreSQL).
+-- Rules: docs/models.md (receivables). Incremental: builds the months >= :since.
+-- Portable SQL (DuckDB and PostgreSQL).
 
 with
 
@@ -97,6 +98,9 @@ months as (
         + extract(month from s.last_date) - extract(month from s.first_month)
         as integer
     )
+        -- incremental: the months of the slice (>= :since, a month start); each is as of
+        -- its own end, so earlier months are unchanged by later data
+        and cast(s.first_month + g.n * interval '1 month' as date) >= :since
 ),
 
 paid_as_of as (

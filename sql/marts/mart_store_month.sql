@@ -1,5 +1,6 @@
 -- mart_store_month: one row per chain x store x month with sales rows (docs/models.md).
--- Portable SQL (DuckDB and PostgreSQL).
+-- Incremental: builds the months >= :since (a month start), reading sales from a year
+-- earlier for LY. Portable SQL (DuckDB and PostgreSQL).
 
 with
 
@@ -9,6 +10,17 @@ sales as (
     select store_code, units, sales_amount, month
     from stg_sales
     where chain_code = :chain_code
+        -- the slice's months and, for LY, the same months a year earlier
+        and (
+            business_date >= :since
+            or (
+                business_date >= cast(cast(:since as date) - interval '1 year' as date)
+                and business_date < cast(
+                    cast(date_trunc('month', cast(:until as date)) as date)
+                    + interval '1 month' - interval '1 year' as date
+                )
+            )
+        )
 ),
 
 -- logic CTEs ----------------------------------------------------------------
@@ -53,6 +65,7 @@ final as (
             end as decimal(12, 6)
         ) as yoy_growth
     from joined
+    where month >= :since
 )
 
 select * from final

@@ -11,6 +11,8 @@
 --   ref_store). A promo row's promo_units / promo_amount are its units / sales_amount
 --   (counted once even when several promotions cover it); any other row has 0.
 -- A store missing from ref_store has a null store_class and no derived promo sales.
+-- Incremental (YAML incremental): only the rows with business_date >= :since are
+-- built (the runner deletes the same slice first); a full rebuild binds 1900-01-01.
 -- Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -29,6 +31,7 @@ sales as (
         on_hand_units
     from raw_sales
     where chain_code = :chain_code
+        and business_date >= :since
 ),
 
 stores as (
@@ -47,10 +50,11 @@ promotions as (
 
 -- Each CTE over the chain's sales is referenced once, so PostgreSQL inlines it instead
 -- of materializing every sales row of the chain (which cost minutes on long histories).
+-- "sends promo columns at any date" is computed by the runner (ka_pipeline/models.py:
+-- an exists over all of the chain's raw_sales on a full rebuild, over the new rows on an
+-- incremental one; a change rebuilds every row) and bound as :sends_promo
 promo_feed as (
-    select exists (
-        select 1 from raw_sales where chain_code = :chain_code and promo_amount is not null
-    ) as sends_promo
+    select cast(:sends_promo as boolean) as sends_promo
 ),
 
 -- store x item x day inside an approved promotion for the item and the store's class
@@ -70,6 +74,7 @@ promo_days as (
             or ',' || replace(p.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
         )
     where s.chain_code = :chain_code
+        and s.business_date >= :since
 ),
 
 final as (
