@@ -642,9 +642,10 @@ def process_chain(
             if loaded or force or settled < (end - start).days:
                 progress(f"  {chain_code}: rebuilding models")
                 with _timed(result.seconds, "models"):
-                    model_rows = run_models(
-                        engine, [chain_code], since=None if force or not loaded else min(loaded)
-                    )
+                    # the slice from the earliest day this run loaded (or, for a re-run
+                    # of days left incomplete, from its first day); --force: everything
+                    since = None if force else min(loaded) if loaded else start
+                    model_rows = run_models(engine, [chain_code], since=since)
         except Exception as exc:  # record the failed days, then let the caller decide
             error = f"{type(exc).__name__}: {exc}"
             record_days(engine, chain_code, start, end, missing={}, error=error)
