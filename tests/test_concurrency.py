@@ -142,9 +142,13 @@ def test_two_forced_runs_at_once_equal_one_run(
 
 
 @pytest.mark.postgres
-def test_first_migrations_at_once_are_safe(tmp_path: Path, warehouse_url: str) -> None:
-    if not warehouse_url.startswith("postgresql"):
-        pytest.skip("DuckDB admits one process per file: covered by the file wait")
+def test_first_migrations_at_once_are_safe(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """PostgreSQL only: on DuckDB one process owns the file (the bounded wait covers it)."""
+    from tests.conftest import _drop_pg_database, _new_pg_database
+
+    server = request.getfixturevalue("postgres_server_url")
+    name, warehouse_url = _new_pg_database(server)
+    request.addfinalizer(lambda: _drop_pg_database(server, name))
     env = {**os.environ, "KA_WAREHOUSE_URL": warehouse_url}
     procs = [_cli(tmp_path, env, "migrate") for _ in range(3)]
     outputs = [p.communicate(timeout=120) for p in procs]
