@@ -59,7 +59,7 @@ def task_failed(context: dict[str, Any]) -> None:
 
 def _task_failed(context: dict[str, Any]) -> None:
     from ka_pipeline.airflow_settings import settings_from_airflow
-    from ka_pipeline.delivery import _smtp_send, _write_atomic, parse_smtp_url
+    from ka_pipeline.delivery import parse_smtp_url, smtp_send, write_atomic
 
     ti = context.get("ti") or context.get("task_instance")
     exc = context.get("exception")
@@ -79,9 +79,9 @@ def _task_failed(context: dict[str, Any]) -> None:
     data = bytes(msg)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     name = f"{stamp}-{facts['task']}-{facts['chain'] or 'all'}-{os.getpid()}.eml"
-    _write_atomic(settings.outbox_dir / "alerts" / name.replace("/", "_"), data)
+    write_atomic(settings.outbox_dir / "alerts" / name.replace("/", "_"), data)
     if settings.smtp_url and to:
-        _smtp_send(parse_smtp_url(settings.smtp_url), parseaddr(settings.mail_from)[1], to, data)
+        smtp_send(parse_smtp_url(settings.smtp_url), parseaddr(settings.mail_from)[1], to, data)
         log.info("failure alert sent to %s", ", ".join(to))
     else:
         log.warning("failure alert written to the outbox only (no SMTP connection or KA_ALERT_TO)")

@@ -96,11 +96,6 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def message_key(owner_code: str, period_kind: str, period_start: date, version: int = 1) -> str:
-    key = f"{owner_code}|{period_kind}|{period_start.isoformat()}"
-    return key if version == 1 else f"{key}|r{version}"
-
-
 def safe_name(owner_code: str) -> str:
     """A file name for the owner: the code itself when it is safe, else a cleaned code
     with a digest of the real one, so that ``wang fang`` and ``wang_fang`` differ."""
@@ -197,7 +192,7 @@ def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
     return page[: match.end()] + banner + page[match.end() :] if match else banner + page
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all: a failed write leaves no ``.tmp`` behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -212,7 +207,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _smtp_send(target: SmtpTarget, sender: str, recipients: list[str], data: bytes) -> None:
+def smtp_send(target: SmtpTarget, sender: str, recipients: list[str], data: bytes) -> None:
     if target.scheme == "smtps":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             target.host,
@@ -257,6 +252,13 @@ def latest_version(conn: sa.Connection, owner_code: str, period_kind: str, perio
     ).first()
 
 
+def _status_of(engine: sa.Engine, key: str) -> str:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("select status from ops_outbox where message_key = :k"), {"k": key}
+        ).scalar_one()
+
+
 def content_hash(figures: dict[str, str | None]) -> str:
     return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
 
@@ -277,8 +279,6 @@ def deliver(
 
     values = figures(card)
     outcome = "skipped"
-    msg = build_message(settings, owner, key, rendered)
-    data = msg.as_bytes(policy=policy.SMTP)
     try:
         with engine.begin() as conn:
             inserted = conn.execute(
@@ -313,8 +313,10 @@ def deliver(
             ).first()
             if inserted is not None:
                 # Row and files in one step: a failed write rolls the row back.
-                _write_atomic(eml_path, data)
-                _write_atomic(html_path, preview_html(rendered, msg).encode("utf-8"))
+                msg = build_message(settings, owner, key, rendered)
+                data = msg.as_bytes(policy=policy.SMTP)
+                write_atomic(eml_path, data)
+                write_atomic(html_path, preview_html(rendered, msg).encode("utf-8"))
                 outcome = "written"
             if card.version > 1 and target is not None:
                 # an older version nobody sent yet must never go out after this one
@@ -334,11 +336,7 @@ def deliver(
     except OSError as exc:
         return result("failed", "unwritten", f"cannot write {eml_path.parent}: {exc}")
     if target is None:
-        with engine.connect() as conn:
-            status = conn.execute(
-                sa.text("select status from ops_outbox where message_key = :k"), {"k": key}
-            ).scalar_one()
-        return result(outcome, status)
+        return result(outcome, _status_of(engine, key))
     return _claim_and_send(engine, settings, target, key, result)
 
 
@@ -356,14 +354,10 @@ def _claim_and_send(engine, settings, target, key, result) -> DeliveryResult:
             {"tok": token, "t": now, "k": key, "stale": now - timedelta(seconds=CLAIM_STALE_S)},
         ).first()
     if claimed is None:  # sent, superseded, or another run is sending it right now
-        with engine.connect() as conn:
-            status = conn.execute(
-                sa.text("select status from ops_outbox where message_key = :k"), {"k": key}
-            ).scalar_one()
-        return result("skipped", status)
+        return result("skipped", _status_of(engine, key))
     try:
         data = Path(claimed.eml_path).read_bytes()
-        _smtp_send(target, parseaddr(settings.mail_from)[1], _recipients(data), data)
+        smtp_send(target, parseaddr(settings.mail_from)[1], _recipients(data), data)
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with engine.begin() as conn:

@@ -24,8 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from ka_pipeline.config import load_config
 from ka_pipeline.errors import ConfigError, KaError
 from ka_pipeline.masterdata import publish_master_data
@@ -127,23 +125,16 @@ def load_chain(
         )
     if model_rows:
         log.info("%s models: %s", chain_code, ", ".join(f"{t} {n}" for t, n in model_rows.items()))
-    with engine.connect() as conn:
-        state = conn.execute(
-            sa.text(
-                "select status, reason from ops_chain_day where chain_code = :c"
-                " and business_date = :d"
-            ),
-            {"c": chain_code, "d": business_date},
-        ).first()
+    (state,) = result.days  # the one business date of this task
     summary = {
         "chain_code": chain_code,
         "business_date": business_date.isoformat(),
         "feeds": {feed: vars(counts) for feed, counts in result.feeds.items()},
         "rejected": result.rejected,
         "missing": result.missing,
-        "state": state.status if state else "unknown",
+        "state": state.status,
     }
-    if state is not None and state.status != "ok":
+    if state.status != "ok":
         raise ChainIncomplete(f"{chain_code} {business_date}: {state.status}: {state.reason}")
     return summary
 

@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ka_pipeline.config import Chain, Config, load_config
-from ka_pipeline.daystatus import record_days
+from ka_pipeline.daystatus import DayState, record_days
 from ka_pipeline.discover import FeedFile, days, discover
 from ka_pipeline.errors import FileRejected, KaError
 from ka_pipeline.feeds import FEEDS
@@ -93,6 +93,7 @@ class ChainResult:
     missing: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    days: list[DayState] = field(default_factory=list)  # ops_chain_day as this run left it
 
 
 @dataclass
@@ -650,7 +651,7 @@ def process_chain(
             error = f"{type(exc).__name__}: {exc}"
             record_days(engine, chain_code, start, end, missing={}, error=error)
             raise
-        record_days(
+        result.days = record_days(
             engine, chain_code, start, end, missing=_missing_by_day(result.missing), loaded=loaded
         )
     return result, model_rows
