@@ -34,7 +34,7 @@ import re
 import smtplib
 import ssl
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -44,14 +44,50 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
-from ka_pipeline.config import Config, Owner
 from ka_pipeline.errors import ConfigError
-from ka_pipeline.scorecard import RenderedMail, Scorecard, build_scorecards, figures, render
 from ka_pipeline.settings import Settings
 
 SMTP_TIMEOUT_S = 30
 CLAIM_STALE_S = 900  # a claim this old belongs to a run that died mid-send
 _SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """A mail ready to go: what delivery needs and nothing it has to compute.
+
+    Built by :func:`ka_pipeline.scorecard.render`; delivery never calls back into the
+    scorecard. ``key`` is the outbox key (``owner|kind|start`` and ``|rN`` for a
+    revision); ``figures`` are the period's figures a later run compares (revisions).
+    """
+
+    key: str
+    owner_code: str
+    to: str
+    cc: str | None
+    locale: str
+    period_kind: str  # month | week
+    period_start: date
+    period_end: date
+    version: int
+    subject: str
+    html: str
+    text: str
+    inline_images: dict[str, bytes] = field(default_factory=dict)  # Content-ID (no <>) -> PNG
+    attachments: dict[str, bytes] = field(default_factory=dict)  # filename -> bytes
+    figures: dict[str, str | None] = field(default_factory=dict)
+    changes: str | None = None  # JSON list of what changed since the last version
+    gaps: str | None = None  # JSON {chain: [[day, state], ...]}
+
+
+_MIME = {
+    ".csv": ("text", "csv"),
+    ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def _mime_type(name: str) -> str:
+    return "/".join(_MIME.get(Path(name).suffix, ("application", "octet-stream")))
 
 
 @dataclass(frozen=True)
@@ -131,19 +167,16 @@ def outbox_paths(
 
 
 def build_message(
-    settings: Settings,
-    owner: Owner,
-    key: str,
-    rendered: RenderedMail,
-    sent_date: datetime | None = None,
+    settings: Settings, rendered: RenderedMail, sent_date: datetime | None = None
 ) -> EmailMessage:
-    """multipart/mixed[ alternative[ text, related[ html, png... ] ], csv... ]."""
+    """multipart/mixed[ alternative[ text, related[ html, png... ] ], xlsx... ]."""
+    key = rendered.key
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
     msg["From"] = settings.mail_from
-    msg["To"] = owner.email
-    if owner.manager_email:
-        msg["Cc"] = owner.manager_email
+    msg["To"] = rendered.to
+    if rendered.cc:
+        msg["Cc"] = rendered.cc
     msg["Date"] = format_datetime((sent_date or datetime.now()).astimezone())
     msg["Message-ID"] = message_id(key, settings.mail_from)
     msg["Auto-Submitted"] = "auto-generated"
@@ -161,9 +194,7 @@ def build_message(
             filename=cid.split("@")[0] + ".png",
         )
     for name, data in rendered.attachments.items():
-        maintype, subtype = (
-            ("text", "csv") if name.endswith(".csv") else ("application", "octet-stream")
-        )
+        maintype, subtype = _MIME.get(Path(name).suffix, ("application", "octet-stream"))
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
 
@@ -174,7 +205,7 @@ def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
     for cid, png in rendered.inline_images.items():
         page = page.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode())
     links = " ".join(
-        f'<a download="{html_lib.escape(name)}" href="data:text/csv;base64,'
+        f'<a download="{html_lib.escape(name)}" href="data:{_mime_type(name)};base64,'
         f'{base64.b64encode(data).decode()}">{html_lib.escape(name)}</a>'
         for name, data in rendered.attachments.items()
     )
@@ -263,21 +294,17 @@ def content_hash(figures: dict[str, str | None]) -> str:
     return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
 
 
-def deliver(
-    engine: sa.Engine, settings: Settings, card: Scorecard, rendered: RenderedMail
-) -> DeliveryResult:
-    """Write, claim and send one version of a scorecard (see the module docstring)."""
+def deliver(engine: sa.Engine, settings: Settings, mail: RenderedMail) -> DeliveryResult:
+    """Write, claim and send one version of a mail (see the module docstring)."""
     target = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
-    owner = card.owner
-    key = card.message_key
+    key = mail.key
     eml_path, html_path = outbox_paths(
-        settings, owner.code, card.period_kind, card.period_start, card.version
+        settings, mail.owner_code, mail.period_kind, mail.period_start, mail.version
     )
 
     def result(outcome: str, status: str, error: str | None = None) -> DeliveryResult:
-        return DeliveryResult(key, owner.code, outcome, status, eml_path, html_path, error)
+        return DeliveryResult(key, mail.owner_code, outcome, status, eml_path, html_path, error)
 
-    values = figures(card)
     outcome = "skipped"
     try:
         with engine.begin() as conn:
@@ -291,34 +318,30 @@ def deliver(
                 ),
                 {
                     "k": key,
-                    "o": owner.code,
-                    "v": card.version,
-                    "e": owner.email,
-                    "l": owner.locale,
-                    "pk": card.period_kind,
-                    "ps": card.period_start,
-                    "pe": card.period_end,
-                    "s": rendered.subject,
+                    "o": mail.owner_code,
+                    "v": mail.version,
+                    "e": mail.to,
+                    "l": mail.locale,
+                    "pk": mail.period_kind,
+                    "ps": mail.period_start,
+                    "pe": mail.period_end,
+                    "s": mail.subject,
                     "p": str(eml_path),
                     "t": datetime.now(),
-                    "h": content_hash(values),
-                    "f": json.dumps(values, sort_keys=True),
-                    "c": json.dumps([vars(c) for c in card.changes]) if card.changes else None,
-                    "g": json.dumps(
-                        {k: [(d.isoformat(), s) for d, s in v] for k, v in card.gaps.items()}
-                    )
-                    if card.gaps
-                    else None,
+                    "h": content_hash(mail.figures),
+                    "f": json.dumps(mail.figures, sort_keys=True),
+                    "c": mail.changes,
+                    "g": mail.gaps,
                 },
             ).first()
             if inserted is not None:
                 # Row and files in one step: a failed write rolls the row back.
-                msg = build_message(settings, owner, key, rendered)
+                msg = build_message(settings, mail)
                 data = msg.as_bytes(policy=policy.SMTP)
                 write_atomic(eml_path, data)
-                write_atomic(html_path, preview_html(rendered, msg).encode("utf-8"))
+                write_atomic(html_path, preview_html(mail, msg).encode("utf-8"))
                 outcome = "written"
-            if card.version > 1 and target is not None:
+            if mail.version > 1 and target is not None:
                 # an older version nobody sent yet must never go out after this one
                 conn.execute(
                     sa.text(
@@ -327,10 +350,10 @@ def deliver(
                         " and status in ('written', 'failed')"
                     ),
                     {
-                        "o": owner.code,
-                        "k": card.period_kind,
-                        "s": card.period_start,
-                        "v": card.version,
+                        "o": mail.owner_code,
+                        "k": mail.period_kind,
+                        "s": mail.period_start,
+                        "v": mail.version,
                     },
                 )
     except OSError as exc:
@@ -378,25 +401,3 @@ def _claim_and_send(engine, settings, target, key, result) -> DeliveryResult:
             {"k": key, "t": datetime.now(), "tok": token},
         )
     return result("sent", "sent")
-
-
-def send_scorecards(
-    engine: sa.Engine,
-    settings: Settings,
-    config: Config,
-    period_start: date,
-    period_end: date,
-    as_of: date,
-) -> list[DeliveryResult]:
-    """Build, render and deliver every owner's monthly scorecard now; one result each.
-
-    The low-level step under :func:`ka_pipeline.release.release_scorecards` (which adds
-    the completeness rule and revisions). Safe to call again: delivered scorecards are
-    skipped, failed ones retried.
-    """
-    if settings.smtp_url:
-        parse_smtp_url(settings.smtp_url)  # a bad URL stops the run before anything is written
-    return [
-        deliver(engine, settings, card, render(card))
-        for card in build_scorecards(engine, config, period_start, period_end, as_of)
-    ]

@@ -107,7 +107,7 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
     return {
         "ref_owner": owners,
         "ref_chain": chains,
-        "ref_store": config.stores[[*MASTER_COLUMNS["stores"], "store_class"]],
+        "ref_store": _stores(config.stores),
         "ref_product": config.products[list(MASTER_COLUMNS["products"])],
         "ref_listing": config.listings[list(MASTER_COLUMNS["listings"])],
         "ref_promotion": config.promotions[list(MASTER_COLUMNS["promotions"])],
@@ -116,6 +116,13 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
         "ref_contract_fee": pd.DataFrame(fees),
         "ref_target": config.targets[list(MASTER_COLUMNS["targets"])],
     }
+
+
+def _stores(stores: pd.DataFrame) -> pd.DataFrame:
+    """ref_store rows; ``name_en`` is optional in stores.csv (null where not given)."""
+    frame = stores[[*MASTER_COLUMNS["stores"], "store_class"]].copy()
+    frame["name_en"] = stores["name_en"] if "name_en" in stores else None
+    return frame
 
 
 def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:

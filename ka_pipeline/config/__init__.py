@@ -39,6 +39,9 @@ FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 # The CSV master-data files and their columns (docs/configuration.md), in file order.
+# Columns a master-data file may have; kept when present (stores: the English name the
+# English scorecard shows, docs/scorecard.md).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"stores": ("name_en",)}
 MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "stores": (
         "chain_code",
@@ -284,10 +287,11 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: missing columns {missing}")
-    frame = frame[required].replace({"": None})
+    optional = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in frame.columns]
+    frame = frame[required + optional].replace({"": None})
     model, key = schema.ROW_MODELS[name], schema.ROW_KEYS[name]
     seen: dict[tuple, int] = {}
-    for line, record in enumerate(frame.to_dict("records"), 2):
+    for line, record in enumerate(frame[required].to_dict("records"), 2):
         checked = schema.check(model, record, f"{path} line {line}")
         ident = tuple(getattr(checked, c) for c in key)
         if ident in seen:
