@@ -12,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 import sqlalchemy as sa
 
-from ka_pipeline.config import MASTER_COLUMNS, Config
+from ka_pipeline.config import MASTER_COLUMNS, MASTER_OPTIONAL_COLUMNS, Config
 from ka_pipeline.load import bulk_insert
 from ka_pipeline.locks import xact_lock
 
@@ -109,7 +109,10 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
         "ref_chain": chains,
         "ref_store": config.stores[[*MASTER_COLUMNS["stores"], "store_class"]],
         "ref_product": config.products[list(MASTER_COLUMNS["products"])],
-        "ref_listing": config.listings[list(MASTER_COLUMNS["listings"])],
+        # store_classes is optional in listings.csv (absent: must-carry in every store)
+        "ref_listing": config.listings[
+            [*MASTER_COLUMNS["listings"], *MASTER_OPTIONAL_COLUMNS["listings"]]
+        ],
         "ref_promotion": config.promotions[list(MASTER_COLUMNS["promotions"])],
         "ref_contract": pd.DataFrame(contracts),
         "ref_rebate_tier": pd.DataFrame(tiers),

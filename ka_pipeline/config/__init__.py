@@ -73,6 +73,10 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "targets": ("chain_code", "month", "target_amount"),
 }
+# Columns a master-data file may leave out (older configs stay valid); absent = null.
+MASTER_OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "listings": ("store_classes",),  # must-carry only for these store classes ('A,B')
+}
 
 LOCALES = ("zh-CN", "en")
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
@@ -284,6 +288,10 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: missing columns {missing}")
+    for column in MASTER_OPTIONAL_COLUMNS.get(name, ()):
+        if column not in frame.columns:
+            frame[column] = ""
+        required.append(column)
     frame = frame[required].replace({"": None})
     model, key = schema.ROW_MODELS[name], schema.ROW_KEYS[name]
     seen: dict[tuple, int] = {}
