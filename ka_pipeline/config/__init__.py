@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ka_pipeline.config import schema
+from ka_pipeline.config.analytics import Analytics, load_analytics
 from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
 from ka_pipeline.config.deduction_text import (
     DeductionRule,
@@ -213,6 +214,8 @@ class Config:
     promotions: pd.DataFrame
     targets: pd.DataFrame
     contract_terms: tuple[Contract, ...] = ()  # the contracts, typed (config/contracts.py)
+    # account evaluation and diversion settings (config/analytics.py; analytics.yaml)
+    analytics: Analytics = field(default_factory=Analytics)
 
     def chain(self, code: str) -> Chain:
         if code not in self.chains:
@@ -380,4 +383,5 @@ def load_config(folder: Path | str) -> Config:
         promotions,
         targets,
         tuple(contract_terms),
+        load_analytics(folder / "analytics.yaml"),
     )
