@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ka_pipeline.config import schema
+from ka_pipeline.config.analytics import Analytics, load_analytics
 from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
 from ka_pipeline.config.deduction_text import (
     DeductionRule,
@@ -72,6 +73,10 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
         "subsidy_per_unit",
     ),
     "targets": ("chain_code", "month", "target_amount"),
+}
+# Columns a master-data file may leave out (older configs stay valid); absent = null.
+MASTER_OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "listings": ("store_classes",),  # must-carry only for these store classes ('A,B')
 }
 
 LOCALES = ("zh-CN", "en")
@@ -209,6 +214,8 @@ class Config:
     promotions: pd.DataFrame
     targets: pd.DataFrame
     contract_terms: tuple[Contract, ...] = ()  # the contracts, typed (config/contracts.py)
+    # account evaluation and diversion settings (config/analytics.py; analytics.yaml)
+    analytics: Analytics = field(default_factory=Analytics)
 
     def chain(self, code: str) -> Chain:
         if code not in self.chains:
@@ -284,6 +291,10 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: missing columns {missing}")
+    for column in MASTER_OPTIONAL_COLUMNS.get(name, ()):
+        if column not in frame.columns:
+            frame[column] = ""
+        required.append(column)
     frame = frame[required].replace({"": None})
     model, key = schema.ROW_MODELS[name], schema.ROW_KEYS[name]
     seen: dict[tuple, int] = {}
@@ -372,4 +383,5 @@ def load_config(folder: Path | str) -> Config:
         promotions,
         targets,
         tuple(contract_terms),
+        load_analytics(folder / "analytics.yaml"),
     )
