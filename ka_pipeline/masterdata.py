@@ -12,7 +12,8 @@ from decimal import Decimal
 import pandas as pd
 import sqlalchemy as sa
 
-from ka_pipeline.config import MASTER_COLUMNS, Config
+from ka_pipeline.config import MASTER_COLUMNS, MASTER_OPTIONAL_COLUMNS, Config
+from ka_pipeline.config.analytics import criterion_rows, setting_rows
 from ka_pipeline.load import bulk_insert
 from ka_pipeline.locks import xact_lock
 
@@ -27,6 +28,8 @@ REF_TABLES = (
     "ref_rebate_tier",
     "ref_contract_fee",
     "ref_target",
+    "ref_account_criterion",
+    "ref_analytics_setting",
 )
 
 
@@ -109,20 +112,23 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
         "ref_chain": chains,
         "ref_store": _stores(config.stores),
         "ref_product": config.products[list(MASTER_COLUMNS["products"])],
-        "ref_listing": config.listings[list(MASTER_COLUMNS["listings"])],
+        # store_classes is optional in listings.csv (absent: must-carry in every store)
+        "ref_listing": config.listings[
+            [*MASTER_COLUMNS["listings"], *MASTER_OPTIONAL_COLUMNS["listings"]]
+        ],
         "ref_promotion": config.promotions[list(MASTER_COLUMNS["promotions"])],
         "ref_contract": pd.DataFrame(contracts),
         "ref_rebate_tier": pd.DataFrame(tiers),
         "ref_contract_fee": pd.DataFrame(fees),
         "ref_target": config.targets[list(MASTER_COLUMNS["targets"])],
+        "ref_account_criterion": pd.DataFrame(criterion_rows(config.analytics)),
+        "ref_analytics_setting": pd.DataFrame(setting_rows(config.analytics)),
     }
 
 
 def _stores(stores: pd.DataFrame) -> pd.DataFrame:
     """ref_store rows; ``name_en`` is optional in stores.csv (null where not given)."""
-    frame = stores[[*MASTER_COLUMNS["stores"], "store_class"]].copy()
-    frame["name_en"] = stores["name_en"] if "name_en" in stores else None
-    return frame
+    return stores[[*MASTER_COLUMNS["stores"], *MASTER_OPTIONAL_COLUMNS["stores"], "store_class"]]
 
 
 def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:

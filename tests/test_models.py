@@ -52,12 +52,17 @@ def rows(engine: sa.Engine, sql: str, **params) -> list[dict]:
 
 def run(engine: sa.Engine, *tables: str, chains: tuple[str, ...] = (CHAIN,)) -> None:
     """Run the named models (every model when none), always with the staging models
-    (``stg_*``) the marts read."""
-    models = [
-        m
-        for m in discover_models()
-        if not tables or m.table in tables or m.table.startswith("stg_")
-    ]
+    (``stg_*``) and every model they read, directly or not."""
+    every = discover_models()
+    by_table = {m.table: m for m in every}
+    wanted = set(tables)
+    todo = list(tables)
+    while todo:
+        for dep in by_table[todo.pop()].depends_on:
+            if dep in by_table and dep not in wanted:
+                wanted.add(dep)
+                todo.append(dep)
+    models = [m for m in every if not tables or m.table in wanted or m.table.startswith("stg_")]
     run_models(engine, list(chains), models)
 
 
@@ -427,7 +432,10 @@ def test_chain_month_kpis(engine):
     # April) -> 2 x 2 = 4 pairs; sold: S1xI1, S1xI2, S2xI1 (S2xI2 nets 0) -> 3; 3/4
     assert mar["distribution_pairs"] == 4
     assert mar["distribution_pairs_sold"] == 3
-    assert mar["distribution_rate"] == D("0.750000")
+    # carried (units <> 0 or on hand > 0 on some day, issue 8): S2xI2 sold 2 and returned
+    # 2, so it was carried on 21 Mar -> 4 carried / 4 pairs
+    assert mar["distribution_pairs_carried"] == 4
+    assert mar["distribution_rate"] == D("1.000000")
     # no promo columns: S1 (class A) x I1 on 1 Mar inside P1 -> 100.00; 100 / 209
     assert mar["promo_amount"] == D("100.00")
     assert mar["promo_share"] == D("0.478469")

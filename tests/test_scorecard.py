@@ -485,42 +485,16 @@ def seed(engine: sa.Engine) -> None:
         _insert(conn, "ops_load_log", loads)
 
 
-# The issue-8 analytics tables with the columns the analytics contract fixes
-# (/work/notes/analytics_contract.md); created here only where the migrations have not.
-ANALYTICS_DDL = {
-    "mart_price_below_floor": "chain_code varchar, store_code varchar, barcode varchar,"
-    " business_date date, region varchar, units decimal(14,2), sales_amount decimal(14,2),"
-    " unit_price decimal(14,2), required_price decimal(14,2), floor_price decimal(14,2),"
-    " promo_id varchar, gap_amount decimal(14,2)",
-    "mart_oos_day": "chain_code varchar, store_code varchar, barcode varchar,"
-    " business_date date, lost_units decimal(14,2), lost_sales_amount decimal(14,2)",
-    "mart_phantom_inventory": "chain_code varchar, store_code varchar, barcode varchar,"
-    " run_start date, run_end date, zero_days integer, on_hand_units decimal(14,2),"
-    " trailing_daily_units decimal(12,6)",
-    "mart_promo_eval": "chain_code varchar, promo_id varchar, start_date date, end_date date,"
-    " baseline_method varchar, lift_units decimal(14,2), incremental_gp decimal(14,2),"
-    " cost_amount decimal(14,2), roi decimal(12,6), execution_rate decimal(12,6),"
-    " participating_stores integer",
-    "mart_diversion_risk": "chain_code varchar, barcode varchar, iso_week date, region varchar,"
-    " avg_unit_price decimal(14,2), price_gap decimal(12,6), floor_price decimal(14,2),"
-    " sellout_units_4w decimal(14,2), shipped_units_4w decimal(14,2), at_risk boolean,"
-    " risk_reason varchar",
-    "mart_account_eval": "chain_code varchar, month date, attractiveness_score decimal(12,2),"
-    " support_score decimal(12,2), attractiveness_grade varchar, support_grade varchar,"
-    " quadrant varchar, parts varchar",
-}
 GTIN = "6901234567892"
 
 
 def seed_analytics(engine: sa.Engine) -> None:
-    """CRF: C01 sold below the floor on 10 and 11 October, 10 units a day at 8.00 against
+    """The issue-8 analytics marts (tables of migrations 0040/0041). CRF: C01 sold below the floor on 10 and 11 October, 10 units a day at 8.00 against
     9.50 (gap (9.50 - 8.00) x 10 = 15.00 a day, 30.00 in all); C02 out of stock 20-22
     October, 4 units worth 40.00 lost a day (120.00); C03 a phantom run of 26 days; one
     promotion ended 14 October; South at diversion risk in the week of 12 October.
     WMT: nothing in any of them."""
     with engine.begin() as conn:
-        for table, columns in ANALYTICS_DDL.items():
-            conn.execute(sa.text(f"create table if not exists {table} ({columns})"))
         _insert(conn, "mart_price_below_floor", [
             dict(chain_code="CRF", store_code="C01", barcode=GTIN, business_date=day,
                  region="East", units=Decimal(10), sales_amount=Decimal("80.00"),
@@ -530,33 +504,35 @@ def seed_analytics(engine: sa.Engine) -> None:
         ])  # fmt: skip
         _insert(conn, "mart_oos_day", [
             dict(chain_code="CRF", store_code="C02", barcode=GTIN, business_date=day,
-                 lost_units=Decimal(4), lost_sales_amount=Decimal("40.00"))
+                 lost_units=Decimal(4), lost_sales_amount=Decimal("40.00"),
+                 in_stock_days_28d=25, units_28d=100, sales_amount_28d=Decimal("1000.00"))
             for day in (date(2026, 10, 20), date(2026, 10, 21), date(2026, 10, 22))
         ])  # fmt: skip
         _insert(conn, "mart_phantom_inventory", [
             dict(chain_code="CRF", store_code="C03", barcode=GTIN, run_start=date(2026, 9, 25),
                  run_end=date(2026, 10, 20), zero_days=26, on_hand_units=Decimal(12),
-                 trailing_daily_units=Decimal("0.8"))
+                 trailing_daily_units=Decimal("0.8"), extends_on=date(2026, 10, 21))
         ])  # fmt: skip
         _insert(conn, "mart_promo_eval", [
             dict(chain_code="CRF", promo_id="P-OCT", start_date=OCT, end_date=date(2026, 10, 14),
                  baseline_method="pre_28d", lift_units=Decimal(500),
                  incremental_gp=Decimal("1500.00"), cost_amount=Decimal("1000.00"),
                  roi=Decimal("0.500000"), execution_rate=Decimal("0.800000"),
-                 participating_stores=12)
+                 participating_stores=12, executing_stores=10, items=1)
         ])  # fmt: skip
         _insert(conn, "mart_diversion_risk", [
             dict(chain_code="CRF", barcode=GTIN, iso_week=date(2026, 10, 12), region=region,
                  avg_unit_price=Decimal(price), price_gap=Decimal("0.150000"),
                  floor_price=Decimal("9.50"), sellout_units_4w=Decimal(100),
-                 shipped_units_4w=Decimal(100), at_risk=risk,
+                 shipped_units_4w=Decimal(100), at_risk=risk, sellout_units=25,
+                 region_count=2,
                  risk_reason="price" if risk else None)
             for region, price, risk in [("South", "8.50", True), ("East", "10.00", False)]
         ])  # fmt: skip
         _insert(conn, "mart_account_eval", [
             dict(chain_code="CRF", month=OCT, attractiveness_score=Decimal("72.00"),
                  support_score=Decimal("55.00"), attractiveness_grade="B", support_grade="C",
-                 quadrant="high_attractiveness_low_support", parts="{}")
+                 quadrant="high/low", parts="{}")
         ])  # fmt: skip
 
 
@@ -879,7 +855,7 @@ def test_xlsx_attachment(cards, engine):
 
 
 def test_missing_data_renders(engine):
-    """An empty warehouse (master data only, no analytics tables): dashes, no crash, and
+    """An empty warehouse (master data only): dashes, no crash, and
     each section says there is nothing or no data."""
     seed_ref(engine)
     cards = {c.owner.code: c for c in build_scorecards(engine, "month", OCT, AS_OF)}
@@ -894,7 +870,7 @@ def test_missing_data_renders(engine):
     text = render(js).text
     assert "No figures for October 2026 yet" in text
     assert "No file loaded for this chain yet." in text
-    assert "Not computed: the warehouse has no Below-floor prices data yet." in text
+    assert "No sale below the floor price." in text and "No evaluation for this chain yet." in text
     assert "Nothing to dispute." in text and "No invoice is overdue." in text
     assert "Nothing needs action now." in text
 

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ka_pipeline.config import schema
+from ka_pipeline.config.analytics import Analytics, load_analytics
 from ka_pipeline.config.contracts import DEDUCTION_TYPES, FEE_BASES, Contract, load_contracts
 from ka_pipeline.config.deduction_text import (
     DeductionRule,
@@ -39,9 +40,6 @@ FEED_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 # The CSV master-data files and their columns (docs/configuration.md), in file order.
-# Columns a master-data file may have; kept when present (stores: the English name the
-# English scorecard shows, docs/scorecard.md).
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"stores": ("name_en",)}
 MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "stores": (
         "chain_code",
@@ -75,6 +73,11 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
         "subsidy_per_unit",
     ),
     "targets": ("chain_code", "month", "target_amount"),
+}
+# Columns a master-data file may leave out (older configs stay valid); absent = null.
+MASTER_OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "listings": ("store_classes",),  # must-carry only for these store classes ('A,B')
+    "stores": ("name_en",),  # the English name English scorecards show (docs/scorecard.md)
 }
 
 LOCALES = ("zh-CN", "en")
@@ -212,6 +215,8 @@ class Config:
     promotions: pd.DataFrame
     targets: pd.DataFrame
     contract_terms: tuple[Contract, ...] = ()  # the contracts, typed (config/contracts.py)
+    # account evaluation and diversion settings (config/analytics.py; analytics.yaml)
+    analytics: Analytics = field(default_factory=Analytics)
 
     def chain(self, code: str) -> Chain:
         if code not in self.chains:
@@ -287,11 +292,14 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: missing columns {missing}")
-    optional = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in frame.columns]
-    frame = frame[required + optional].replace({"": None})
+    for column in MASTER_OPTIONAL_COLUMNS.get(name, ()):
+        if column not in frame.columns:
+            frame[column] = ""
+        required.append(column)
+    frame = frame[required].replace({"": None})
     model, key = schema.ROW_MODELS[name], schema.ROW_KEYS[name]
     seen: dict[tuple, int] = {}
-    for line, record in enumerate(frame[required].to_dict("records"), 2):
+    for line, record in enumerate(frame.to_dict("records"), 2):
         checked = schema.check(model, record, f"{path} line {line}")
         ident = tuple(getattr(checked, c) for c in key)
         if ident in seen:
@@ -376,4 +384,5 @@ def load_config(folder: Path | str) -> Config:
         promotions,
         targets,
         tuple(contract_terms),
+        load_analytics(folder / "analytics.yaml"),
     )

@@ -219,6 +219,7 @@ class StoreRow(_Model):
     chain_code: Line
     store_code: Line
     name: Line
+    name_en: Line | None = None
     city: Line
     region: Line
     area_m2: Annotated[Whole, Field(ge=0, le=10_000_000)]
@@ -243,11 +244,20 @@ class ProductRow(_Model):
     floor_price: NonNegativeMoney
 
 
+def _store_classes(value: str | None) -> str | None:
+    """A comma-separated list of store classes ('A,B', spaces ignored), or None."""
+    if value is not None and not set(value.replace(" ", "").split(",")) <= {"A", "B", "C"}:
+        raise ValueError(f"{value!r} is not a list of store classes like 'A,B'")
+    return value
+
+
 class ListingRow(_Model):
     chain_code: Line
     barcode: Barcode
     listed_from: IsoDate
     listed_to: IsoDate | None = None
+    # optional column: must-carry only in stores of these classes; empty = every store
+    store_classes: Annotated[str | None, AfterValidator(_store_classes)] = None
 
     @model_validator(mode="after")
     def _order(self) -> ListingRow:

@@ -1,0 +1,79 @@
+-- mart_oos_day: store x must-carry item x day with on_hand_units = 0, and its lost sales
+-- estimate (domain.md section 4; docs/models.md "Sell-out analytics"). Only days whose
+-- row sent on-hand: a chain that sends no on-hand has no rows here.
+--
+-- Lost sales: the item's trailing 28-day average daily units in that store over its days
+-- in stock (the 28 days before the day, rows with on_hand_units > 0) x its average unit
+-- price over those days (Σ sales_amount / Σ units). Their product is Σ sales_amount of
+-- the in-stock days / their count. Null (with 0 in-stock days) when the store had no
+-- in-stock day in the window; 0 when the in-stock days sold nothing (or net returns).
+-- Incremental (YAML): rebuilds the days >= :since, reading 28 days before it.
+-- Portable SQL (DuckDB and PostgreSQL).
+
+with
+
+-- import CTEs ---------------------------------------------------------------
+
+oos_rows as (
+    select store_code, barcode, business_date
+    from int_store_item_day
+    where chain_code = :chain_code
+        and business_date >= :since
+        and must_carry
+        and on_hand_units = 0
+),
+
+in_stock_rows as (
+    select store_code, barcode, business_date, units, sales_amount
+    from int_store_item_day
+    where chain_code = :chain_code
+        and business_date >= cast(cast(:since as date) - 28 as date)
+        and on_hand_units > 0
+),
+
+-- logic CTEs ----------------------------------------------------------------
+
+window_28d as (
+    select
+        o.store_code,
+        o.barcode,
+        o.business_date,
+        count(i.business_date) as in_stock_days,
+        coalesce(sum(i.units), 0) as units_28d,
+        coalesce(sum(i.sales_amount), 0) as sales_amount_28d
+    from oos_rows as o
+    left join in_stock_rows as i
+        on i.store_code = o.store_code
+        and i.barcode = o.barcode
+        and i.business_date >= cast(o.business_date - 28 as date)
+        and i.business_date < o.business_date
+    group by o.store_code, o.barcode, o.business_date
+),
+
+final as (
+    select
+        cast(:chain_code as varchar) as chain_code,
+        store_code,
+        barcode,
+        business_date,
+        cast(
+            case
+                when in_stock_days = 0 then null
+                when units_28d <= 0 then 0
+                else round(cast(units_28d as decimal(18, 6)) / in_stock_days, 4)
+            end as decimal(14, 4)
+        ) as lost_units,
+        cast(
+            case
+                when in_stock_days = 0 then null
+                when units_28d <= 0 then 0
+                else round(sales_amount_28d / in_stock_days, 2)
+            end as decimal(14, 2)
+        ) as lost_sales_amount,
+        cast(in_stock_days as integer) as in_stock_days_28d,
+        cast(units_28d as bigint) as units_28d,
+        cast(sales_amount_28d as decimal(16, 2)) as sales_amount_28d
+    from window_28d
+)
+
+select * from final
