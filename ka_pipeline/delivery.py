@@ -37,8 +37,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.header import Header
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -166,40 +166,77 @@ def outbox_paths(
     return base / f"{name}.eml", base / f"{name}.html"
 
 
+def _address(value: str) -> str:
+    """An address header value, RFC 2047-encoding a non-ASCII display name."""
+    name, addr = parseaddr(value)
+    return formataddr((name, addr), charset="utf-8") if name else addr
+
+
+def _b64(data: bytes) -> bytes:
+    """Base64 in 76-character lines with CRLF (RFC 2045)."""
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def _part(headers: list[str], body: bytes) -> bytes:
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + _b64(body)
+
+
 def build_message(
     settings: Settings, rendered: RenderedMail, sent_date: datetime | None = None
-) -> EmailMessage:
-    """multipart/mixed[ alternative[ text, related[ html, png... ] ], xlsx... ]."""
+) -> bytes:
+    """The mail as sent (CRLF line ends)::
+
+        multipart/mixed[ alternative[ text, related[ html, png... ] ], xlsx... ]
+
+    Assembled directly rather than through ``email.message``: the structure is fixed,
+    every body is base64 (so no body line can look like a boundary, which are derived
+    from the message key), and the stdlib generator costs ~15 ms per mail, most of the
+    20 ms budget. Headers: RFC 2047-encoded Subject and display names, a deterministic
+    Message-ID, ``Auto-Submitted`` and ``X-KA-Message-Key``. Tests parse it back with
+    the stdlib parser.
+    """
     key = rendered.key
-    msg = EmailMessage()
-    msg["Subject"] = rendered.subject
-    msg["From"] = settings.mail_from
-    msg["To"] = rendered.to
-    if rendered.cc:
-        msg["Cc"] = rendered.cc
-    msg["Date"] = format_datetime((sent_date or datetime.now()).astimezone())
-    msg["Message-ID"] = message_id(key, settings.mail_from)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-KA-Message-Key"] = key
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
-    html_part = msg.get_payload()[1]
+    tag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    mixed, alt, rel = (f"ka-{tag}-{n}" for n in ("mixed", "alt", "rel"))
+    subject = rendered.subject
+    headers = [
+        "MIME-Version: 1.0",
+        "Subject: "
+        + (subject if subject.isascii() else Header(subject, "utf-8").encode(linesep="\r\n")),
+        f"From: {_address(settings.mail_from)}",
+        f"To: {rendered.to}",
+        *([f"Cc: {rendered.cc}"] if rendered.cc else []),
+        f"Date: {format_datetime((sent_date or datetime.now()).astimezone())}",
+        f"Message-ID: {message_id(key, settings.mail_from)}",
+        "Auto-Submitted: auto-generated",
+        f"X-KA-Message-Key: {key if key.isascii() else Header(key, 'utf-8').encode()}",
+        f'Content-Type: multipart/mixed; boundary="{mixed}"',
+    ]
+    b64 = "Content-Transfer-Encoding: base64"
+    out = [("\r\n".join(headers) + "\r\n\r\n").encode("ascii")]
+    out.append(
+        f'--{mixed}\r\nContent-Type: multipart/alternative; boundary="{alt}"\r\n\r\n'.encode()
+    )
+    out.append(f"--{alt}\r\n".encode())
+    out.append(_part(['Content-Type: text/plain; charset="utf-8"', b64], rendered.text.encode()))
+    out.append(f'--{alt}\r\nContent-Type: multipart/related; boundary="{rel}"\r\n\r\n'.encode())
+    out.append(f"--{rel}\r\n".encode())
+    out.append(_part(['Content-Type: text/html; charset="utf-8"', b64], rendered.html.encode()))
     for cid, png in rendered.inline_images.items():
-        html_part.add_related(
-            png,
-            maintype="image",
-            subtype="png",
-            cid=f"<{cid}>",
-            disposition="inline",
-            filename=cid.split("@")[0] + ".png",
-        )
+        name = cid.split("@")[0] + ".png"
+        out.append(f"--{rel}\r\n".encode())
+        out.append(_part(["Content-Type: image/png", b64, f"Content-ID: <{cid}>",
+                          f'Content-Disposition: inline; filename="{name}"'], png))  # fmt: skip
+    out.append(f"--{rel}--\r\n--{alt}--\r\n".encode())
     for name, data in rendered.attachments.items():
-        maintype, subtype = _MIME.get(Path(name).suffix, ("application", "octet-stream"))
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg
+        out.append(f"--{mixed}\r\n".encode())
+        disposition = f'Content-Disposition: attachment; filename="{name}"'
+        out.append(_part([f"Content-Type: {_mime_type(name)}", b64, disposition], data))
+    out.append(f"--{mixed}--\r\n".encode())
+    return b"".join(out)
 
 
-def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
+def preview_html(rendered: RenderedMail, mail_from: str) -> str:
     """The HTML part with images as data: URIs and a header strip, for a browser."""
     page = rendered.html
     for cid, png in rendered.inline_images.items():
@@ -209,9 +246,9 @@ def preview_html(rendered: RenderedMail, msg: EmailMessage) -> str:
         f'{base64.b64encode(data).decode()}">{html_lib.escape(name)}</a>'
         for name, data in rendered.attachments.items()
     )
-    rows = [("Subject", msg["Subject"]), ("From", msg["From"]), ("To", msg["To"])]
-    if msg["Cc"]:
-        rows.append(("Cc", msg["Cc"]))
+    rows = [("Subject", rendered.subject), ("From", mail_from), ("To", rendered.to)]
+    if rendered.cc:
+        rows.append(("Cc", rendered.cc))
     strip = "".join(f"<div><b>{k}:</b> {html_lib.escape(str(v))}</div>" for k, v in rows) + (
         f"<div><b>Attachments:</b> {links}</div>" if links else ""
     )
@@ -336,10 +373,8 @@ def deliver(engine: sa.Engine, settings: Settings, mail: RenderedMail) -> Delive
             ).first()
             if inserted is not None:
                 # Row and files in one step: a failed write rolls the row back.
-                msg = build_message(settings, mail)
-                data = msg.as_bytes(policy=policy.SMTP)
-                write_atomic(eml_path, data)
-                write_atomic(html_path, preview_html(mail, msg).encode("utf-8"))
+                write_atomic(eml_path, build_message(settings, mail))
+                write_atomic(html_path, preview_html(mail, settings.mail_from).encode("utf-8"))
                 outcome = "written"
             if mail.version > 1 and target is not None:
                 # an older version nobody sent yet must never go out after this one

@@ -97,6 +97,13 @@ def _evidence_rules(locale: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple((re.compile(r["pattern"]), r["text"]) for r in rules)
 
 
+@lru_cache(maxsize=4096)
+def _translate_evidence(locale: str, text: str) -> str:
+    for pattern, replacement in _evidence_rules(locale):
+        text = pattern.sub(replacement, text)
+    return text
+
+
 class T:
     """Looks up a catalogue string for one locale; ``t('key', n=3)`` fills placeholders."""
 
@@ -170,9 +177,7 @@ class T:
         """The evidence text of mart_deduction_check (written in English by the model)
         in the reader's language: the catalogue's ``evidence_phrases`` rewrite each
         known phrase; figures, codes and dates stay as they are."""
-        for pattern, replacement in _evidence_rules(self.locale):
-            text = pattern.sub(replacement, text)
-        return text
+        return _translate_evidence(self.locale, text)
 
     def dates(self, days: list[date]) -> str:
         return compress_dates(days, self.lang)

@@ -24,6 +24,7 @@ import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,7 @@ class Sheet:
     rows: Sequence[Any]
 
 
+@lru_cache(maxsize=256)
 def _col(i: int) -> str:
     name = ""
     i += 1
