@@ -163,6 +163,8 @@ def outbox_paths(
     )
     name = safe_name(owner_code) + ("" if version == 1 else f".r{version}")
     base = settings.outbox_dir / folder
+    if owner_code.startswith("team-"):  # a manager's roll-up: beside the owners' mails
+        base = base / "teams"
     return base / f"{name}.eml", base / f"{name}.html"
 
 

@@ -59,9 +59,10 @@ def home(tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _outbox(home: Path, folder: str = "2026-10", teams: bool = False) -> list[str]:
-    """The .eml files of a period's folder: the owners' mails (and the roll-ups)."""
-    names = sorted(p.name for p in (home / "outbox" / folder).glob("*.eml"))
-    return names if teams else [n for n in names if not n.startswith("team-")]
+    """The .eml files of a period's folder: the owners' mails (and the roll-ups, which
+    are in its teams/ folder)."""
+    pattern = "**/*.eml" if teams else "*.eml"
+    return sorted(p.name for p in (home / "outbox" / folder).glob(pattern))
 
 
 def _mail(home: Path, name: str) -> email.message.EmailMessage:

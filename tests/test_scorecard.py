@@ -9,9 +9,7 @@ from __future__ import annotations
 import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -489,7 +487,9 @@ GTIN = "6901234567892"
 
 
 def seed_analytics(engine: sa.Engine) -> None:
-    """The issue-8 analytics marts (tables of migrations 0040/0041). CRF: C01 sold below the floor on 10 and 11 October, 10 units a day at 8.00 against
+    """The issue-8 analytics marts (tables of migrations 0040/0041).
+
+    CRF: C01 sold below the floor on 10 and 11 October, 10 units a day at 8.00 against
     9.50 (gap (9.50 - 8.00) x 10 = 15.00 a day, 30.00 in all); C02 out of stock 20-22
     October, 4 units worth 40.00 lost a day (120.00); C03 a phantom run of 26 days; one
     promotion ended 14 October; South at diversion risk in the week of 12 October.
