@@ -87,6 +87,12 @@ def chromium() -> str:
             "chromium is not installed: `apt-get install -y chromium` (make test does it "
             "when run as root); the rendering test needs a real browser"
         )
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    if not fonts.strip():
+        pytest.fail(
+            "no CJK font: `apt-get install -y fonts-wqy-microhei` (make test does it when run"
+            " as root); without one Chinese text has no real width to measure"
+        )
     return found
 
 
