@@ -97,6 +97,8 @@ def _month_row(chain, month, sellout, **kw):
         trade_spend=Decimal("0.00"),
         trade_spend_rate=None,
         sales_days=0,
+        price_compliance=None,
+        null_reasons=None,
     )
     row.update(kw)
     return row
@@ -263,6 +265,8 @@ def seed(engine: sa.Engine) -> None:
             trade_spend=Decimal("105000.00"),
             trade_spend_rate=Decimal("0.070000"),
             sales_days=30,
+            price_compliance=Decimal("0.950000"),
+            null_reasons="oos_rate: no on-hand sent; lfl_growth: no stores open through both",
         )
     )
     stores = [
@@ -745,6 +749,10 @@ def test_render_en(cards):
         assert "Walmart Shenzhen" in body and "沃尔玛深圳店" not in body
         assert "沃尔玛广州店" in body
     assert "-9.1% ▼" in mail.text and "111.1% ▲" in mail.text
+    # a KPI without its inputs says why (mart_chain_month.null_reasons)
+    assert "Price compliance: 95.0%" in mail.text
+    assert "Out-of-stock rate: not computed (no on-hand sent)" in mail.text
+    assert "Like-for-like growth: not computed (no stores open through both)" in mail.html
     assert "销售额" not in mail.text
 
 

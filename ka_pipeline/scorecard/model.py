@@ -56,6 +56,13 @@ class Kpi:
     trade_spend: Decimal | None  # weeks: not computed
     trade_spend_rate: Decimal | None
     sales_days: int
+    sell_through_rate: Decimal | None = None
+    lfl_growth: Decimal | None = None
+    price_compliance: Decimal | None = None
+    oos_rate: Decimal | None = None
+    lost_sales_amount: Decimal | None = None
+    # why a KPI is null, from the mart's null_reasons ("oos_rate: no on-hand sent; ...")
+    null_reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -90,40 +90,57 @@ def contract_year(conn: sa.Connection, chain: str, day: date) -> int | None:
     return int(row[0]) if row else None
 
 
+_KPI_COLUMNS = (
+    "sellout_amount, sellout_units, sellout_amount_ly, yoy_growth, {target}, sell_in_net,"
+    " active_stores, distribution_rate, promo_share, trade_spend, trade_spend_rate, sales_days,"
+    " sell_through_rate, lfl_growth, price_compliance, oos_rate, lost_sales_amount, null_reasons"
+)
 _KPI_MONTH = (
-    "select sellout_amount, sellout_units, sellout_amount_ly, yoy_growth, target_amount,"
-    " target_achievement, sell_in_net, active_stores, distribution_rate, promo_share,"
-    " trade_spend, trade_spend_rate, sales_days from mart_chain_month"
-    " where chain_code = :c and month = :s"
+    f"select {_KPI_COLUMNS.format(target='target_amount, target_achievement')}"
+    " from mart_chain_month where chain_code = :c and month = :s"
 )
-# Weeks have no target and no trade spend in mart_chain_week: null, said as such.
+# Weeks have no target (targets are monthly): null, said as such.
 _KPI_WEEK = (
-    "select sellout_amount, sellout_units, sellout_amount_ly, yoy_growth,"
-    " null as target_amount, null as target_achievement, sell_in_net, active_stores,"
-    " null as distribution_rate, promo_share, null as trade_spend, null as trade_spend_rate,"
-    " sales_days from mart_chain_week where chain_code = :c and week_start = :s"
+    f"select {_KPI_COLUMNS.format(target='null as t, null as a')}"
+    " from mart_chain_week where chain_code = :c and week_start = :s"
 )
+
+
+def _reasons(text: str | None) -> dict[str, str]:
+    """'oos_rate: no on-hand sent; lfl_growth: ...' -> {kpi: reason}."""
+    out = {}
+    for part in (text or "").split(";"):
+        kpi, _, reason = part.partition(":")
+        if kpi.strip() and reason.strip():
+            out[kpi.strip()] = reason.strip()
+    return out
 
 
 def kpi(conn: sa.Connection, chain: str, period: Period) -> Kpi | None:
     sql = _KPI_MONTH if period.kind == "month" else _KPI_WEEK
-    row = conn.execute(sa.text(sql), {"c": chain, "s": period.start}).first()
-    if row is None:
+    r = conn.execute(sa.text(sql), {"c": chain, "s": period.start}).first()
+    if r is None:
         return None
     return Kpi(
-        sellout_amount=_dec(row[0]),
-        sellout_units=int(row[1]),
-        sellout_amount_ly=_dec(row[2]),
-        yoy_growth=_dec(row[3]),
-        target_amount=_dec(row[4]),
-        target_achievement=_dec(row[5]),
-        sell_in_net=_dec(row[6]),
-        active_stores=int(row[7]),
-        distribution_rate=_dec(row[8]),
-        promo_share=_dec(row[9]),
-        trade_spend=_dec(row[10]),
-        trade_spend_rate=_dec(row[11]),
-        sales_days=int(row[12]),
+        sellout_amount=_dec(r[0]),
+        sellout_units=int(r[1]),
+        sellout_amount_ly=_dec(r[2]),
+        yoy_growth=_dec(r[3]),
+        target_amount=_dec(r[4]),
+        target_achievement=_dec(r[5]),
+        sell_in_net=_dec(r[6]),
+        active_stores=int(r[7]),
+        distribution_rate=_dec(r[8]),
+        promo_share=_dec(r[9]),
+        trade_spend=_dec(r[10]),
+        trade_spend_rate=_dec(r[11]),
+        sales_days=int(r[12]),
+        sell_through_rate=_dec(r[13]),
+        lfl_growth=_dec(r[14]),
+        price_compliance=_dec(r[15]),
+        oos_rate=_dec(r[16]),
+        lost_sales_amount=_dec(r[17]),
+        null_reasons=_reasons(r[18]),
     )
 
 

@@ -35,6 +35,21 @@ from ka_pipeline.scorecard.catalogue import (
 from ka_pipeline.scorecard.charts import text_sparkline, trend_png
 from ka_pipeline.scorecard.model import ZERO, Scorecard, figures
 
+# mart null_reasons names a KPI by its column; the catalogue by its label key
+KPI_LABELS = {
+    "distribution_rate": "distribution",
+    "sell_through_rate": "sell_through",
+    "lfl_growth": "lfl",
+    "price_compliance": "price_compliance",
+    "oos_rate": "oos_rate",
+    "lost_sales_amount": "lost_sales",
+    "trade_spend_rate": "trade_spend_rate",
+    "yoy_growth": "yoy",
+    "target_achievement": "achievement",
+    "sales_per_store": "sales_per_store",
+    "sales_per_m2": "sales_per_m2",
+    "velocity": "velocity",
+}
 DEDUCTIONS_SHOWN = 10  # per chain in the mail body; the attachment has them all
 ROWS_SHOWN = 5  # other lists, per chain (roll-up: per team)
 
@@ -284,6 +299,7 @@ def render(card: Scorecard) -> RenderedMail:
         "change_value": change_value,
         "gap_lines": lambda gaps: _gap_lines(gaps, t),
         "zero": ZERO,
+        "kpi_label": lambda kpi: KPI_LABELS.get(kpi, kpi),
     }
     env = _env()
     html = env.get_template("scorecard.html.j2").render(context)
