@@ -127,8 +127,12 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
 
 
 def _stores(stores: pd.DataFrame) -> pd.DataFrame:
-    """ref_store rows; ``name_en`` is optional in stores.csv (null where not given)."""
-    return stores[[*MASTER_COLUMNS["stores"], *MASTER_OPTIONAL_COLUMNS["stores"], "store_class"]]
+    """ref_store rows; ``name_en`` is optional in stores.csv (null where not given, also
+    for a store frame built without the column)."""
+    frame = stores.reindex(
+        columns=[*MASTER_COLUMNS["stores"], *MASTER_OPTIONAL_COLUMNS["stores"], "store_class"]
+    )
+    return frame.astype({"name_en": object}).where(frame.notna(), None)
 
 
 def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:
