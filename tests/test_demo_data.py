@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from ka_pipeline.config import load_config
-from ka_pipeline.demo import DemoSummary, generate
+from ka_demo import DemoSummary, generate
 from ka_pipeline.gtin import is_valid_gtin13
 
 START, END = date(2026, 1, 1), date(2026, 3, 10)
