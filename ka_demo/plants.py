@@ -445,17 +445,18 @@ def plant_bad_rows(
 def missing_day(span: Span, master: Master, code: str, avoid: set[int], bad_days: set[int]) -> int:
     """RT-Mart's missing sales day: the day nearest 70 % of the range that is not in a
     promotion (a missing promo day would make the subsidy claims overclaims), not a
-    plant's day, not a bad row's day, not the 1st of a month, never the first or last."""
+    plant's day, not a bad row's day, not the 1st of a month, never the first or last
+    (a very short range relaxes these, plant days first)."""
     promo_days = set()
     for p in master.promotions[code]:
         promo_days.update(k for k, d in enumerate(span.days) if p["start"] <= d <= p["end"])
     start_day = span.index(span.rel(0.7))
     order = sorted(range(1, span.n_days - 1), key=lambda k: (abs(k - start_day), k))
-    return next(
-        k
-        for k in order
-        if k not in promo_days and k not in avoid and k not in bad_days and span.days[k].day != 1
-    )
+    for blocked in (promo_days | avoid | bad_days, promo_days | bad_days, bad_days):
+        for k in order:
+            if k not in blocked and span.days[k].day != 1:
+                return k
+    return start_day  # a range of a few days: anywhere
 
 
 # ----------------------------------------------------------------- deduction plants
