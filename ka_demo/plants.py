@@ -49,7 +49,7 @@ VOLUME |= {"units": 3, "shipped_instead_to": "R0101"}
 CLASS_GAP = {"chain": "RTM", "classes": "A,B", "store": "R0110", "at": 0.5}
 PROMOS = {
     "up": {"item": PROMO_UP_ITEM, "classes": "", "price": 390, "subsidy": 30, "no": 91},
-    "down": {"item": PROMO_DOWN_ITEM, "classes": "A", "price": 4490, "subsidy": 300, "no": 92},
+    "down": {"item": PROMO_DOWN_ITEM, "classes": "A", "price": 4490, "subsidy": 400, "no": 92},
 }
 PROMO_CHAIN, PROMO_DAYS = "CRF", 14
 
