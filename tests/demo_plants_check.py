@@ -28,7 +28,9 @@ from ka_pipeline.settings import load_settings
 from ka_pipeline.warehouse import connect
 from tests.helpers import rows
 
-START, END = date(2026, 1, 1), date(2026, 3, 31)
+# Four months: the phantom run (8..23 Mar) has the full trailing 12 weeks of history
+# before it, the planted promotions (12..25 Jan) their clean 28-day baseline.
+START, END = date(2025, 12, 1), date(2026, 3, 31)
 
 # table -> (key columns, the condition that makes a row a flag)
 FLAG_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
