@@ -476,8 +476,14 @@ def plant_deductions(
         return out
     last = stmts[-1]
     if code == "CRF" and n >= 2:
-        # the previous month's DM fee (8,000.00) charged again, same reference and period
-        original = next(r for r in stmts[-2].lines if r["type"] == "dm_fee")
+        # an earlier month's DM fee (8,000.00) charged again, same reference and period:
+        # the latest one that is not the planted promotion's (its cost stays one DM fee)
+        original = next(
+            r
+            for st in reversed(stmts[:-1])
+            for r in st.lines
+            if r["type"] == "dm_fee" and r["reference"].endswith("/dm_fee")
+        )
         row = last.add(
             "dm_fee",
             original["amount"],
