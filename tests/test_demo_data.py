@@ -434,3 +434,30 @@ def test_planted_promotions_exist_with_their_dm_fee(demo, config):
 def test_stores_have_english_names(demo):
     stores = pd.read_csv(demo[0] / "config" / "stores.csv", dtype=str, keep_default_na=False)
     assert stores["name_en"].str.match(r"^(Carrefour|RT-Mart|Walmart) [A-Za-z -]+$").all()
+
+
+def test_builds_36_months(tmp_path):
+    """Issue 8: the old generator failed on ranges starting before its fixed listing date
+    (random.sample of an empty candidate list, a ValueError). 36 months to the default end."""
+    start, end = date(2023, 11, 1), date(2026, 10, 31)
+    summary = generate(tmp_path, start=start, end=end)
+    days = (end - start).days + 1  # 2023-11-01 .. 2026-10-31: 61 + 366 + 365 + 304 = 1,096
+    assert days == 1096
+    assert summary.by_chain["CRF"]["sales"]["files"] == days
+    assert summary.by_chain["RTM"]["sales"]["files"] == days - 1
+    assert summary.files["deductions"] == 3 * 35  # statements for Nov 2023 .. Sep 2026
+    kinds = {p["kind"] for p in summary.planted}
+    assert {
+        "out_of_stock_run",
+        "phantom_inventory",
+        "below_floor_price",
+        "diversion_price",
+        "diversion_volume",
+        "distribution_gap",
+        "promo_roi_positive",
+        "promo_roi_negative",
+        "duplicate",
+        "promo_overclaim",
+    } <= kinds
+    config = load_config(tmp_path / "config")
+    assert sorted({c["year"] for c in config.contracts}) == [2023, 2024, 2025, 2026]
