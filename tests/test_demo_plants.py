@@ -60,7 +60,7 @@ def _text(value: Any) -> str:
 
 def _matches(value: Any, wanted: Any) -> bool:
     """``wanted``: ">0" / "<0" (a number's sign), "~x" (text contains x), a bool, or an
-    exact value compared as text ("5.20" == Decimal("5.20"))."""
+    exact value: numerically for a number ("5.20" == Decimal("5.2000")), else as text."""
     if wanted == ">0":
         return value is not None and Decimal(str(value)) > 0
     if wanted == "<0":
@@ -69,6 +69,8 @@ def _matches(value: Any, wanted: Any) -> bool:
         return value is not None and wanted[1:] in str(value)
     if isinstance(wanted, bool):
         return bool(value) is wanted
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value)) == Decimal(str(wanted))
     return _text(value) == _text(wanted)
 
 
