@@ -105,7 +105,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from ka_pipeline.demo import generate
+    from ka_demo import generate
     from ka_pipeline.pipeline import run
 
     print(f"generating the demo data set in {settings.home} (seed {args.seed}) ...", flush=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ka_demo import DemoSummary, generate
 from ka_pipeline.config import load_config
-from ka_pipeline.demo import DemoSummary, generate
 from ka_pipeline.gtin import is_valid_gtin13
 
 START, END = date(2026, 1, 1), date(2026, 3, 10)
@@ -257,3 +257,207 @@ def test_replaces_config_and_feeds_only(tmp_path):
     assert not (tmp_path / "feeds" / "OLD").exists()
     assert (tmp_path / "warehouse.duckdb").read_text() == "keep me"
     load_config(tmp_path / "config")
+
+
+# ----------------------------------------------------------------------------- planted cases
+# Simple, direct re-statements of the sell-out rules (domain.md §4, §10) over the files,
+# so the generator's guarantees are checked in this branch before the warehouse tables
+# exist (tests/demo_plants_check.py checks the real tables after the merge).
+
+
+def _feed(home: Path, config, code: str, feed: str) -> pd.DataFrame:
+    layout = config.chains[code].feeds[feed]
+    folder = home / "feeds" / code
+    frames = []
+    for path in sorted(folder.glob(f"{feed}/*")):
+        frame = _read(layout, path)
+        frame = frame.rename(columns={v: k for k, v in layout.columns.items()})
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    date_col = {"sales": "business_date", "invoices": "invoice_date"}[feed]
+    fmt = layout.date_format
+    frame[date_col] = pd.to_datetime(frame[date_col], format=fmt, errors="coerce")
+    for column in ("units", "on_hand_units"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    if "sales_amount" in frame:
+        amount = frame["sales_amount"].str.replace(",", "", regex=False)
+        frame["sales_amount"] = pd.to_numeric(amount, errors="coerce")
+    return frame.dropna(subset=[date_col])
+
+
+@pytest.fixture(scope="module")
+def sales(demo, config) -> dict[str, pd.DataFrame]:
+    return {code: _feed(demo[0], config, code, "sales") for code in config.chains}
+
+
+def _keys(entry, table: str) -> set[tuple]:
+    return {tuple(e["key"].values()) for e in entry["expect"] if e["table"] == table}
+
+
+def test_below_floor_prices_only_where_planted(demo, config, sales):
+    _, summary = demo
+    floor = config.products.set_index("barcode")["floor_price"].astype(float)
+    flagged = set()
+    for code, frame in sales.items():
+        sold = frame[frame["units"] > 0]
+        price = sold["sales_amount"] / sold["units"]
+        below = sold[price < sold["barcode"].map(floor) - 1e-9]
+        flagged |= {
+            (code, s, b, d.date().isoformat())
+            for s, b, d in zip(
+                below["store_code"], below["barcode"], below["business_date"], strict=True
+            )
+        }
+    (plant,) = summary.planted_of("below_floor_price")
+    expected = _keys(plant, "mart_price_below_floor")
+    # 3 stores of WMT 西南 x 14 days, each 6 units at 5.20 under a 6.10 floor
+    assert len(expected) == 3 * 14
+    assert flagged == expected
+
+
+def test_on_hand_zero_only_in_the_planted_run_and_no_clean_phantom(demo, sales):
+    _, summary = demo
+    crf = sales["CRF"]
+    zero = crf[crf["on_hand_units"] == 0]
+    (oos,) = summary.planted_of("out_of_stock_run")
+    assert {
+        ("CRF", s, b, d.date().isoformat())
+        for s, b, d in zip(zero["store_code"], zero["barcode"], zero["business_date"], strict=True)
+    } == _keys(oos, "mart_oos_day")
+    # runs of >= 14 days with units = 0 and on-hand > 0 (every store x item, any rate)
+    runs = set()
+    for (store, barcode), rows in crf.sort_values("business_date").groupby(
+        ["store_code", "barcode"]
+    ):
+        idle = ((rows["units"] == 0) & (rows["on_hand_units"] > 0)).to_numpy()
+        dates = rows["business_date"].to_numpy()
+        k = 0
+        while k < len(idle):
+            if not idle[k]:
+                k += 1
+                continue
+            j = k
+            while j < len(idle) and idle[j]:
+                j += 1
+            if j - k >= 14:
+                runs.add(("CRF", store, barcode, pd.Timestamp(dates[k]).date().isoformat()))
+            k = j
+    (phantom,) = summary.planted_of("phantom_inventory")
+    assert runs == _keys(phantom, "mart_phantom_inventory")
+
+
+def test_distribution_gaps_only_where_planted(demo, config, sales):
+    _, summary = demo
+    stores = config.stores.set_index(["chain_code", "store_code"])
+    listings = pd.read_csv(demo[0] / "config" / "listings.csv", dtype=str, keep_default_na=False)
+    gaps = set()
+    for month in pd.date_range(START.replace(day=1), END, freq="MS"):
+        month_end = month + pd.offsets.MonthEnd(0)
+        if month_end.date() > END:
+            continue
+        for (code, store), st in stores.iterrows():
+            opened = pd.Timestamp(st["opened_on"])
+            closed = pd.Timestamp(st["closed_on"]) if st["closed_on"] else None
+            if opened > month_end or (closed is not None and closed <= month):
+                continue
+            frame = sales[code]
+            inside = frame[
+                (frame["store_code"] == store)
+                & (frame["business_date"] >= month)
+                & (frame["business_date"] <= month_end)
+            ]
+            carried = set(inside.loc[inside["units"] != 0, "barcode"])
+            if "on_hand_units" in inside:
+                carried |= set(inside.loc[inside["on_hand_units"] > 0, "barcode"])
+            for x in listings[listings["chain_code"] == code].itertuples():
+                if pd.Timestamp(x.listed_from) > month or (
+                    x.listed_to and pd.Timestamp(x.listed_to) < month_end
+                ):
+                    continue
+                if x.store_classes and st["store_class"] not in x.store_classes.split(","):
+                    continue
+                if x.barcode not in carried:
+                    gaps.add((code, month.date().isoformat(), store, x.barcode))
+    (plant,) = summary.planted_of("distribution_gap")
+    assert gaps == _keys(plant, "mart_distribution_gap")
+    # the C stores do not carry the class-restricted item, and that is no gap
+    restricted = listings[listings["store_classes"] != ""]
+    assert list(restricted["store_classes"]) == ["A,B"]
+    rtm = sales["RTM"]
+    c_stores = set(config.stores.query("chain_code == 'RTM' and store_class == 'C'")["store_code"])
+    assert not set(rtm.loc[rtm["barcode"] == plant["barcode"], "store_code"]) & c_stores
+
+
+def test_sell_out_never_exceeds_shipments_to_a_store_except_where_planted(demo, config, sales):
+    """RT-Mart ships to its stores: per store (= region share) x item x 4 ISO weeks, the
+    clean sell-out stays below 1.3 x the units shipped; the planted store does not."""
+    home, summary = demo
+    inv = _feed(home, config, "RTM", "invoices")
+    week = lambda s: (s - pd.to_timedelta(s.dt.day_of_week, unit="D")).dt.date  # noqa: E731
+    rtm = sales["RTM"]
+    sold = rtm.groupby([rtm["store_code"], rtm["barcode"], week(rtm["business_date"])])[
+        "units"
+    ].sum()
+    shipped = inv.groupby([inv["ship_to_code"], inv["barcode"], week(inv["invoice_date"])])[
+        "units"
+    ].sum()
+    both = pd.concat({"sold": sold, "shipped": shipped}, axis=1).fillna(0)
+    both.index.names = ["store", "barcode", "week"]
+    flagged = set()
+    for (store, barcode), rows in both.groupby(level=[0, 1]):
+        rows = rows.droplevel([0, 1]).sort_index()
+        weeks = pd.Series(rows.index)
+        for k in range(3, len(rows)):  # whole 4-week windows inside the range
+            if weeks[k] - weeks[k - 3] != pd.Timedelta(days=21).to_pytimedelta():
+                continue
+            window = rows.iloc[k - 3 : k + 1].sum()
+            if window["sold"] > 1.3 * window["shipped"]:
+                flagged.add((store, barcode, weeks[k].isoformat()))
+    (plant,) = summary.planted_of("diversion_volume")
+    must = {
+        (plant["store_code"], e["key"]["barcode"], e["key"]["iso_week"]) for e in plant["expect"]
+    }
+    allowed = {(plant["store_code"], a["barcode"], a["iso_week"]) for a in plant["allow"]}
+    assert must <= flagged <= must | allowed
+
+
+def test_planted_promotions_exist_with_their_dm_fee(demo, config):
+    _, summary = demo
+    up, down = summary.planted_of("promo_roi_positive"), summary.planted_of("promo_roi_negative")
+    assert len(up) == len(down) == 1
+    promos = config.promotions.set_index("promo_id")
+    assert promos.loc[up[0]["promo_id"], "store_classes"] in ("", None)
+    assert promos.loc[down[0]["promo_id"], "store_classes"] == "A"
+
+
+def test_stores_have_english_names(demo):
+    stores = pd.read_csv(demo[0] / "config" / "stores.csv", dtype=str, keep_default_na=False)
+    assert stores["name_en"].str.match(r"^(Carrefour|RT-Mart|Walmart) [A-Za-z -]+$").all()
+
+
+def test_builds_36_months(tmp_path):
+    """Issue 8: the old generator failed on ranges starting before its fixed listing date
+    (random.sample of an empty candidate list, a ValueError). 36 months to the default end."""
+    start, end = date(2023, 11, 1), date(2026, 10, 31)
+    summary = generate(tmp_path, start=start, end=end)
+    days = (end - start).days + 1  # 2023-11-01 .. 2026-10-31: 61 + 366 + 365 + 304 = 1,096
+    assert days == 1096
+    assert summary.by_chain["CRF"]["sales"]["files"] == days
+    assert summary.by_chain["RTM"]["sales"]["files"] == days - 1
+    assert summary.files["deductions"] == 3 * 35  # statements for Nov 2023 .. Sep 2026
+    kinds = {p["kind"] for p in summary.planted}
+    assert {
+        "out_of_stock_run",
+        "phantom_inventory",
+        "below_floor_price",
+        "diversion_price",
+        "diversion_volume",
+        "distribution_gap",
+        "promo_roi_positive",
+        "promo_roi_negative",
+        "duplicate",
+        "promo_overclaim",
+    } <= kinds
+    config = load_config(tmp_path / "config")
+    assert sorted({c["year"] for c in config.contracts}) == [2023, 2024, 2025, 2026]

@@ -17,7 +17,7 @@ from email import policy
 import pytest
 import sqlalchemy as sa
 
-from ka_pipeline.demo import generate
+from ka_demo import generate
 from ka_pipeline.pipeline import run
 from ka_pipeline.settings import load_settings
 from ka_pipeline.warehouse import connect

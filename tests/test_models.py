@@ -741,6 +741,22 @@ def test_rebate_retroactive_threshold_exact_and_taken(engine):
     assert mar["rebate_balance"] == D("-25000.00")
 
 
+def test_rebate_run_rate_projection_rounds_an_exact_half_cent_up_on_both_engines(engine):
+    """Found by the demo data: DuckDB divides decimals in floating point, so an exact
+    half cent came out 0.01 lower there than on PostgreSQL."""
+    insert(engine, "ref_chain", [chain()])
+    insert(engine, "ref_contract", [contract(2025, "sell_in", "retroactive", excluded=True)])
+    insert(engine, "ref_rebate_tier", [tier(2025, 1, "1000000.00", "0.0200")])
+    insert(engine, "raw_invoices", [invoice(date(2025, 1, 3), "135771.61")])
+    insert(engine, "raw_sales", [sale(date(2025, 1, 10), "S1", I1, 1, "10.00")])
+    run(engine, "mart_rebate_progress")
+    got = by("as_of_date", rows(engine, "select * from mart_rebate_progress"))
+    day10 = got[date(2025, 1, 10)]
+    assert day10["projection_method"] == "run_rate"
+    # 135,771.61 x 365 days / 10 elapsed days = 4,955,663.765 -> half up 4,955,663.77
+    assert day10["projected_base"] == D("4955663.77")
+
+
 def test_rebate_stepped_sell_out_top_tier(engine):
     insert(engine, "ref_chain", [chain()])
     insert(engine, "ref_contract", [contract(2024, "sell_out", "stepped", excluded=True)])

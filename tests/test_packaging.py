@@ -63,6 +63,9 @@ def test_wheel_carries_models_suites_and_package_data(wheel: Path) -> None:
     assert migrations and all(f"ka_pipeline/warehouse/migrations/{m}" in names for m in migrations)
     assert "ka_pipeline/templates/scorecard.html.j2" in names
     assert "ka_pipeline/config/deduction_types.yaml" in names
+    # the demo generator ships in the same wheel (`ka-pipeline demo` imports it)
+    demo = _files_under(REPO / "ka_demo", "*.py")
+    assert "generator.py" in demo and all(f"ka_demo/{m}" in names for m in demo)
 
 
 def test_installed_wheel_runs_the_mini_fixture(venv: Path, tmp_path: Path) -> None:

@@ -8,19 +8,33 @@
 -- * on_hand_units: the on-hand sent on run_end (the last day of the run).
 -- Incremental (YAML, column extends_on = run_end + 1): a new day can extend a run that
 -- ended the day before, so the slice is every run ending on or after :since - 1; such a
--- run is rebuilt from its start, so the qualifying days are read over the whole history
--- (only rows with units = 0 and on_hand > 0). Portable SQL (DuckDB, PostgreSQL).
+-- run is rebuilt from its start, so the idle days of the store x items idle on or after
+-- :since - 1 are read over their whole history. Portable SQL (DuckDB, PostgreSQL).
 
 with
 
 -- import CTEs ---------------------------------------------------------------
 
-idle_days as (
-    select store_code, barcode, business_date, on_hand_units
+-- only a store x item idle on :since - 1 or later can have a run in the slice; its
+-- whole idle history is read (a run may be long), the other pairs' is not
+slice_pairs as (
+    select distinct store_code, barcode
     from int_store_item_day
     where chain_code = :chain_code
+        and business_date >= cast(cast(:since as date) - 1 as date)
         and units = 0
         and on_hand_units > 0
+),
+
+idle_days as (
+    select d.store_code, d.barcode, d.business_date, d.on_hand_units
+    from int_store_item_day as d
+    inner join slice_pairs as p
+        on p.store_code = d.store_code
+        and p.barcode = d.barcode
+    where d.chain_code = :chain_code
+        and d.units = 0
+        and d.on_hand_units > 0
 ),
 
 history as (

@@ -263,12 +263,18 @@ projected as (
             when lc.ly_base_to_date is not null and lc.ly_base_to_date <> 0 then 'seasonal'
             else 'run_rate'
         end as projection_method,
-        cast(round(
+        -- run rate in whole cents, rounded half up with integer arithmetic: DuckDB divides
+        -- decimals in floating point, which could put an exact half cent 0.01 lower
+        cast(
             case
                 when lc.ly_base_to_date is not null and lc.ly_base_to_date <> 0
-                    then b.eligible_base * lt.ly_full_year / lc.ly_base_to_date
-                else b.eligible_base * d.contract_days / (d.n + 1)
-            end, 2) as decimal(16, 2)) as projected_base
+                    then round(b.eligible_base * lt.ly_full_year / lc.ly_base_to_date, 2)
+                else cast(floor(
+                    (2 * cast(round(b.eligible_base * 100, 0) as bigint) * d.contract_days
+                        + (d.n + 1))
+                    / (2 * (d.n + 1))
+                ) as decimal(18, 0)) * 0.01
+            end as decimal(16, 2)) as projected_base
     from contract_days as d
     inner join base_ytd as b
         on b.contract_year = d.contract_year

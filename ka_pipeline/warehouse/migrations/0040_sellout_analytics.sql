@@ -24,9 +24,10 @@ create table int_store_item_day (
     floor_price     decimal(14, 2),
     promo_id        varchar,
     promo_price     decimal(14, 2),
-    required_price  decimal(14, 2),
-    primary key (chain_code, store_code, barcode, business_date)
+    required_price  decimal(14, 2)
 );
+-- no primary key on the intermediates: DuckDB maintains a wide key index on millions of
+-- rows slowly (7.3M rows: minutes); the slice delete and the bounded reads use the date
 create index int_store_item_day_date on int_store_item_day (chain_code, business_date);
 
 -- store x item x period (month, ISO week): sold, carried, must-carry, price and stock days
@@ -44,9 +45,9 @@ create table int_store_item_month (
     price_rows            integer not null,
     price_rows_compliant  integer not null,
     on_hand_days          integer not null,
-    oos_days              integer not null,
-    primary key (chain_code, month, store_code, barcode)
+    oos_days              integer not null
 );
+create index int_store_item_month_month on int_store_item_month (chain_code, month);
 
 create table int_store_item_week (
     chain_code            varchar not null,
@@ -62,9 +63,9 @@ create table int_store_item_week (
     price_rows            integer not null,
     price_rows_compliant  integer not null,
     on_hand_days          integer not null,
-    oos_days              integer not null,
-    primary key (chain_code, week_start, store_code, barcode)
+    oos_days              integer not null
 );
+create index int_store_item_week_week on int_store_item_week (chain_code, week_start);
 
 create table mart_price_below_floor (
     chain_code      varchar not null,
