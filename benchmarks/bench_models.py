@@ -252,6 +252,21 @@ def build(engine: sa.Engine, months: int, rows_per_day: int) -> None:
     first = LAST_DAY - timedelta(days=round(months * 30.44) - 1)
     rng = np.random.default_rng(months)
     with engine.begin() as conn:
+        kept = conn.execute(
+            sa.text("select count(*) from raw_sales where chain_code = :c"), {"c": CHAIN}
+        ).scalar_one()
+    if kept:
+        # a kept history (--keep): drop the nightly day and the model state, model again
+        with engine.begin() as conn:
+            for table in ("raw_sales", "raw_invoices", "raw_payments", "raw_deductions"):
+                conn.execute(
+                    sa.text(f"delete from {table} where chain_code = :c and business_date >= :d"),
+                    {"c": CHAIN, "d": LAST_DAY},
+                )
+            conn.execute(sa.text("delete from ops_model_state where chain_code = :c"), {"c": CHAIN})
+        model_history(engine, rows_per_day, rng)
+        return
+    with engine.begin() as conn:
         master_data(conn, first)
     day = first
     while day < LAST_DAY:  # the history, a month at a time; the last day is the nightly one
@@ -264,6 +279,10 @@ def build(engine: sa.Engine, months: int, rows_per_day: int) -> None:
                     prev = d - timedelta(days=6)
                     bulk_insert(conn, "raw_deductions", statement(date(prev.year, prev.month, 1)))
         day = chunk[-1] + timedelta(days=1)
+    model_history(engine, rows_per_day, rng)
+
+
+def model_history(engine: sa.Engine, rows_per_day: int, rng: np.random.Generator) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("analyze"))
     # the history modeled (a full rebuild, as on the first night), then the nightly files
@@ -298,6 +317,12 @@ def main() -> None:
     parser.add_argument("--rows-per-day", type=int, default=20_000)
     parser.add_argument("--engines", default="duckdb,postgres")
     parser.add_argument("--postgres", default=os.environ.get("KA_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="folder (DuckDB files) / database-name prefix (PostgreSQL) to keep each history"
+        " in and reuse on the next run (the history is built once; models rebuilt each run)",
+    )
     args = parser.parse_args()
     months = [int(m) for m in args.months.split(",")]
     for engine_name in args.engines.split(","):
@@ -305,14 +330,27 @@ def main() -> None:
         for m in months:
             with tempfile.TemporaryDirectory() as tmp:
                 if engine_name == "duckdb":
-                    url, drop = f"duckdb:///{Path(tmp) / 'bench.duckdb'}", None
+                    folder = Path(args.keep) if args.keep else Path(tmp)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    url, drop = f"duckdb:///{folder / f'bench_{m}.duckdb'}", None
                 else:
-                    name = f"ka_benchmodels_{uuid.uuid4().hex[:8]}"
                     admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-                    with admin.connect() as conn:
-                        conn.execute(sa.text(f'create database "{name}"'))
+                    if args.keep:
+                        name = f"{Path(args.keep).name}_{m}".lower()
+                        with admin.connect() as conn:
+                            exists = conn.execute(
+                                sa.text("select count(*) from pg_database where datname = :n"),
+                                {"n": name},
+                            ).scalar_one()
+                            if not exists:
+                                conn.execute(sa.text(f'create database "{name}"'))
+                        drop = None
+                    else:
+                        name = f"ka_benchmodels_{uuid.uuid4().hex[:8]}"
+                        with admin.connect() as conn:
+                            conn.execute(sa.text(f'create database "{name}"'))
+                        drop = (admin, name)
                     url = sa.make_url(args.postgres).set(database=name).render_as_string(False)
-                    drop = (admin, name)
                 engine = create_engine(url)
                 migrate(engine)
                 start = time.perf_counter()

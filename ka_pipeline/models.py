@@ -114,10 +114,8 @@ def discover_models(folder: Path | None = None) -> list[Model]:
             model = Model(path.stem, path, sql, layer, declared, doc)
             if doc.get("materialized", "table") not in ("table", "view"):
                 raise ConfigError(f"{path.with_suffix('.yml')}: materialized is table or view")
-            if model.is_view and (layer != "staging" or ":chain_code" in sql):
-                raise ConfigError(
-                    f"{path}: a view is a staging model over all chains (no :chain_code)"
-                )
+            if model.is_view and ":chain_code" in sql:
+                raise ConfigError(f"{path}: a view is over all chains (no :chain_code)")
             models.append(model)
     return order_models(models)
 
@@ -222,6 +220,9 @@ def _strip_trailing_semicolon(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
 
+# the temporary table holding a key-sliced model's keys (YAML incremental: keys), which
+# its SQL reads (column slice_key)
+SLICE_KEYS = "slice_keys"
 # the lower bound a full rebuild passes to every model (before any business date)
 FULL_SINCE = date(1900, 1, 1)
 _ROUND = ("day", "month", "iso_week")
@@ -290,15 +291,19 @@ def _check_incremental(model: Model) -> None:
     spec = model.doc.get("incremental")
     if spec is None:
         return
+    keys = spec.get("keys") if isinstance(spec, dict) else None
     if (
         not isinstance(spec, dict)
         or "column" not in spec
         or spec.get("from", "day") not in _ROUND
-        or ":since" not in model.sql
+        or (keys is None and ":since" not in model.sql)
+        or (keys is not None and (":since" not in str(keys) or SLICE_KEYS not in model.sql))
     ):
         raise ConfigError(
             f"{model.path.with_suffix('.yml')}: incremental needs a column (the slice), from"
-            f" ({' | '.join(_ROUND)}) and a SQL that reads :since"
+            f" ({' | '.join(_ROUND)}) and a SQL that reads :since; or a column, keys (a"
+            f" select of the column's values to recompute, reading :since) and a SQL that"
+            f" reads {SLICE_KEYS}"
         )
 
 
@@ -612,21 +617,42 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
         "sends_promo": plan.sends_promo,
     }
     sliced = since != FULL_SINCE
+    spec = model.doc.get("incremental") or {}
+    keys = spec.get("keys")
     where = "chain_code = :chain_code"
-    if sliced:
-        where += f" and {model.doc['incremental']['column']} >= :since"
-    key = _duckdb_primary_key(conn, model.table)
-    if key:
-        _replace_by_key(conn, model.table, query, where, key, params)
-    else:
-        conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
+    if keys is not None:
+        # key-sliced: the keys the changed partitions name (all of them on a full
+        # rebuild, where :since is 1900-01-01), staged for the model's SQL and the delete
+        conn.execute(sa.text(f"drop table if exists {SLICE_KEYS}"))
         conn.execute(
-            sa.text(f"insert into {model.table} select * from ({query}) as model_rows"), params
+            sa.text(
+                f"create temp table {SLICE_KEYS} as select distinct slice_key"
+                f" from ({_strip_trailing_semicolon(str(keys))}) as k(slice_key)"
+                " where slice_key is not null"
+            ),
+            params,
         )
-    # counted, not rowcount: DuckDB's driver reports -1 for insert-select
-    count = conn.execute(
-        sa.text(f"select count(*) from {model.table} where {where}"), params
-    ).scalar_one()
+        if sliced:
+            where += f" and {spec['column']} in (select slice_key from {SLICE_KEYS})"
+    elif sliced:
+        where += f" and {spec['column']} >= :since"
+    try:
+        key = _duckdb_primary_key(conn, model.table)
+        if key:
+            _replace_by_key(conn, model.table, query, where, key, params)
+        else:
+            conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
+            conn.execute(
+                sa.text(f"insert into {model.table} select * from ({query}) as model_rows"),
+                params,
+            )
+        # counted, not rowcount: DuckDB's driver reports -1 for insert-select
+        count = conn.execute(
+            sa.text(f"select count(*) from {model.table} where {where}"), params
+        ).scalar_one()
+    finally:
+        if keys is not None:
+            conn.execute(sa.text(f"drop table if exists {SLICE_KEYS}"))
     if model.doc.get("analyze") and conn.dialect.name == "postgresql":
         # a large table rewritten in good part: fresh statistics before later models
         # plan their joins on it (stale ones cost minutes on PostgreSQL)

@@ -8,9 +8,9 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
-invoice_lines as (
-    select invoice_no, invoice_date, net_amount, vat_amount
-    from stg_invoices
+invoices as (
+    select invoice_no, invoice_date, due_date, gross_amount, open_balance, last_payment_date
+    from int_invoice_balance
     where chain_code = :chain_code
 ),
 
@@ -26,31 +26,13 @@ chain as (
     where chain_code = :chain_code
 ),
 
+as_of as (
+    select last_data_date as last_date
+    from int_chain_as_of
+    where chain_code = :chain_code
+),
+
 -- logic CTEs ----------------------------------------------------------------
-
-last_data as (
-    select max(d) as last_date
-    from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_invoices where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_deductions where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_payments where chain_code = :chain_code
-    ) as feed_dates
-),
-
-invoices as (
-    select
-        i.invoice_no,
-        min(i.invoice_date) as invoice_date,
-        min(i.invoice_date) + max(c.payment_terms_days) as due_date,
-        sum(i.net_amount + i.vat_amount) as gross_amount
-    from invoice_lines as i
-    cross join chain as c
-    group by i.invoice_no
-),
 
 -- payments on known invoices, with their days to pay (a payment dated before its
 -- invoice counts 0 days: it did not take the chain any time)
@@ -79,7 +61,7 @@ span as (
         cast(date_trunc('month', min(i.invoice_date)) as date) as first_month,
         ld.last_date
     from invoices as i
-    cross join last_data as ld
+    cross join as_of as ld
     group by ld.last_date
 ),
 
@@ -103,11 +85,18 @@ months as (
         and cast(s.first_month + g.n * interval '1 month' as date) >= :since
 ),
 
+-- An invoice whose payments are all dated on or before the as-of date has its final
+-- open balance then (int_invoice_balance); only one paid after it (a past month's
+-- invoice paid later) reads its payments up to the as-of date.
 paid_as_of as (
     select m.as_of_date, p.invoice_no, sum(p.amount) as paid
     from months as m
+    inner join invoices as i
+        on i.invoice_date <= m.as_of_date
+        and i.last_payment_date > m.as_of_date
     inner join known_payments as p
-        on p.payment_date <= m.as_of_date
+        on p.invoice_no = i.invoice_no
+        and p.payment_date <= m.as_of_date
     group by m.as_of_date, p.invoice_no
 ),
 
@@ -117,7 +106,11 @@ balances as (
         m.as_of_date,
         i.invoice_date,
         i.gross_amount,
-        i.gross_amount - coalesce(pa.paid, 0) as open_balance,
+        case
+            when i.last_payment_date is null or i.last_payment_date <= m.as_of_date
+                then i.open_balance
+            else i.gross_amount - coalesce(pa.paid, 0)
+        end as open_balance,
         case
             when m.as_of_date > i.due_date then cast(m.as_of_date - i.due_date as integer)
             else 0

@@ -13,16 +13,17 @@ deduction_lines as (
     where chain_code = :chain_code
 ),
 
-invoice_lines as (
-    select invoice_no, invoice_date, net_amount, vat_amount
-    from stg_invoices
+-- gross and paid per invoice (payments of any date), summed per invoice date: a
+-- statement settles whole invoice dates
+invoice_days as (
+    select
+        invoice_date,
+        count(*) as invoice_count,
+        sum(gross_amount) as gross_amount,
+        sum(paid_amount) as paid_amount
+    from int_invoice_balance
     where chain_code = :chain_code
-),
-
-payments as (
-    select invoice_no, amount
-    from stg_payments
-    where chain_code = :chain_code
+    group by invoice_date
 ),
 
 -- logic CTEs ----------------------------------------------------------------
@@ -45,33 +46,16 @@ statement_windows as (
     from statements as s
 ),
 
-invoices as (
-    select
-        invoice_no,
-        min(invoice_date) as invoice_date,
-        sum(net_amount + vat_amount) as gross_amount
-    from invoice_lines
-    group by invoice_no
-),
-
-paid as (
-    select invoice_no, sum(amount) as paid_amount
-    from payments
-    group by invoice_no
-),
-
 settled as (
     select
         w.statement_no,
-        count(i.invoice_no) as invoice_count,
+        coalesce(sum(i.invoice_count), 0) as invoice_count,
         coalesce(sum(i.gross_amount), 0) as invoiced_gross,
-        coalesce(sum(p.paid_amount), 0) as paid_amount
+        coalesce(sum(i.paid_amount), 0) as paid_amount
     from statement_windows as w
-    left join invoices as i
+    left join invoice_days as i
         on i.invoice_date <= w.statement_date
         and (w.previous_date is null or i.invoice_date > w.previous_date)
-    left join paid as p
-        on p.invoice_no = i.invoice_no
     group by w.statement_no
 ),
 
