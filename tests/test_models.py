@@ -51,12 +51,12 @@ def rows(engine: sa.Engine, sql: str, **params) -> list[dict]:
 
 
 def run(engine: sa.Engine, *tables: str, chains: tuple[str, ...] = (CHAIN,)) -> None:
-    """Run the named models (every model when none), always with the staging models
-    (``stg_*``) the marts read."""
+    """Run the named models (every model when none), always with the staging and
+    intermediate models (``stg_*``, ``int_*``) the marts read."""
     models = [
         m
         for m in discover_models()
-        if not tables or m.table in tables or m.table.startswith("stg_")
+        if not tables or m.table in tables or m.layer in ("staging", "intermediate")
     ]
     run_models(engine, list(chains), models)
 

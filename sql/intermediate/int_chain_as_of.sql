@@ -1,6 +1,7 @@
 -- int_chain_as_of: one row per chain: its last data date, the latest business_date (file
 -- date) of any of its feeds. Every model that reports "as of the last data date" reads
--- it here (receivables, invoice ageing, the review list, contract-year P&L).
+-- it here (receivables, invoice ageing, the review list, contract-year P&L), and the
+-- rebate progress the latest of sales, invoices and deductions (last_trade_date).
 -- Rules: docs/models.md (receivables). Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -9,13 +10,15 @@ with
 
 -- one max per feed: each is read on the feed's (chain_code, business_date) index
 feed_dates as (
-    select max(business_date) as d from raw_sales where chain_code = :chain_code
+    select 'sales' as feed, max(business_date) as d
+    from raw_sales
+    where chain_code = :chain_code
     union all
-    select max(business_date) from stg_invoices where chain_code = :chain_code
+    select 'invoices', max(business_date) from stg_invoices where chain_code = :chain_code
     union all
-    select max(business_date) from stg_deductions where chain_code = :chain_code
+    select 'deductions', max(business_date) from stg_deductions where chain_code = :chain_code
     union all
-    select max(business_date) from stg_payments where chain_code = :chain_code
+    select 'payments', max(business_date) from stg_payments where chain_code = :chain_code
 ),
 
 -- logic CTEs ----------------------------------------------------------------
@@ -23,7 +26,8 @@ feed_dates as (
 final as (
     select
         cast(:chain_code as varchar) as chain_code,
-        max(d) as last_data_date
+        max(d) as last_data_date,
+        max(case when feed <> 'payments' then d end) as last_trade_date
     from feed_dates
 )
 
