@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from ka_pipeline import models as models_module
 from ka_pipeline.gtin import make_gtin13
 from ka_pipeline.load import bulk_insert
-from ka_pipeline import models as models_module
 from ka_pipeline.models import Model, Plan, discover_models, ensure_views, run_models
 from ka_pipeline.warehouse import create_engine, migrate
 
