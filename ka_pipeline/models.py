@@ -270,6 +270,8 @@ class Plan:
     # date): bound as :until, the end of the slices' last-year reads (LY of the latest
     # period), a constant the planner can estimate
     until: date = FULL_SINCE
+    # the latest business date of any feed, payments included (int_chain_as_of)
+    as_of: date | None = None
 
 
 def model_since(model: Model, lo: date | None) -> date:
@@ -327,18 +329,17 @@ def inputs_hash(conn: sa.Connection, chain_code: str, models: list[Model]) -> st
         )
         if name.startswith("ref_")
     )
+    chain_tables = {
+        str(t)
+        for t in conn.execute(
+            sa.text(
+                "select table_name from information_schema.columns"
+                " where table_schema = current_schema() and column_name = 'chain_code'"
+            )
+        ).scalars()
+    }
     for table in tables:
-        columns = list(
-            conn.execute(
-                sa.text(
-                    "select column_name from information_schema.columns"
-                    " where table_schema = current_schema() and table_name = :t"
-                    " order by ordinal_position"
-                ),
-                {"t": table},
-            ).scalars()
-        )
-        where = " where chain_code = :c" if "chain_code" in columns else ""
+        where = " where chain_code = :c" if table in chain_tables else ""
         rows = conn.execute(sa.text(f"select * from {table}{where}"), {"c": chain_code}).all()
         digest.update(table.encode() + b"\0")
         for row in sorted(repr(tuple(str(v) for v in r)) for r in rows):
@@ -381,6 +382,11 @@ def _affected_from(conn: sa.Connection, chain_code: str, since: date) -> date:
     return lo
 
 
+def _latest(*dates: date | None) -> date | None:
+    known = [d for d in dates if d is not None]
+    return max(known) if known else None
+
+
 def _as_date(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
@@ -401,36 +407,46 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
         {"c": chain_code},
     ).scalar_one()
 
-    last_data = conn.execute(
+    # the newest sales day: read from the changed partitions on (the newest row groups on
+    # DuckDB, which keeps no index for max), the whole feed only when none is left there
+    sales_last = None
+    if since is not None:
+        sales_last = conn.execute(
+            sa.text(
+                "select max(business_date) from raw_sales"
+                " where chain_code = :c and business_date >= :s"
+            ),
+            {"c": chain_code, "s": since},
+        ).scalar_one()
+    if sales_last is None:
+        sales_last = conn.execute(
+            sa.text("select max(business_date) from raw_sales where chain_code = :c"),
+            {"c": chain_code},
+        ).scalar_one()
+    other = conn.execute(
         sa.text(
-            "select max(d) from ("
-            " select max(business_date) as d from raw_sales where chain_code = :c"
-            " union all select max(business_date) from raw_invoices where chain_code = :c"
-            " union all select max(business_date) from raw_deductions where chain_code = :c"
-            ") as feeds"
+            "select"
+            " (select max(business_date) from raw_invoices where chain_code = :c),"
+            " (select max(invoice_date) from raw_invoices where chain_code = :c),"
+            " (select max(business_date) from raw_deductions where chain_code = :c),"
+            " (select max(deduction_date) from raw_deductions where chain_code = :c),"
+            " (select max(business_date) from raw_payments where chain_code = :c),"
+            " (select max(payment_date) from raw_payments where chain_code = :c)"
         ),
         {"c": chain_code},
-    ).scalar_one()
-    last_data = None if last_data is None else _as_date(last_data)
-    latest = conn.execute(
-        sa.text(
-            "select max(d) from ("
-            " select max(business_date) as d from raw_sales where chain_code = :c"
-            " union all select max(business_date) from raw_invoices where chain_code = :c"
-            " union all select max(invoice_date) from raw_invoices where chain_code = :c"
-            " union all select max(business_date) from raw_deductions where chain_code = :c"
-            " union all select max(deduction_date) from raw_deductions where chain_code = :c"
-            " union all select max(business_date) from raw_payments where chain_code = :c"
-            " union all select max(payment_date) from raw_payments where chain_code = :c"
-            ") as feeds"
-        ),
-        {"c": chain_code},
-    ).scalar_one()
-    until = FULL_SINCE if latest is None else _as_date(latest)
+    ).one()
+    inv_file, inv_date, ded_file, ded_date, pay_file, pay_date = (
+        None if v is None else _as_date(v) for v in other
+    )
+    sales_last = None if sales_last is None else _as_date(sales_last)
+    last_data = _latest(sales_last, inv_file, ded_file)
+    as_of = _latest(last_data, pay_file)
+    latest = _latest(as_of, inv_date, ded_date, pay_date)
+    until = FULL_SINCE if latest is None else latest
 
     def full(reason: str) -> Plan:
         sends = _sends_promo(conn, chain_code, FULL_SINCE)
-        return Plan(None, reason, digest, sends, last_load, last_data, until)
+        return Plan(None, reason, digest, sends, last_load, last_data, until, as_of)
 
     if since is None:
         return full("no changed range given")
@@ -456,7 +472,7 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
     sends = _sends_promo(conn, chain_code, FULL_SINCE if state.sends_promo else lo)
     if sends != bool(state.sends_promo):
         return full("the chain started or stopped sending promo columns")
-    return Plan(lo, f"changed from {lo}", digest, sends, last_load, last_data, until)
+    return Plan(lo, f"changed from {lo}", digest, sends, last_load, last_data, until, as_of)
 
 
 def _record(conn: sa.Connection, chain_code: str, plan: Plan) -> None:
@@ -615,6 +631,10 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
         "since": since,
         "until": plan.until,
         "sends_promo": plan.sends_promo,
+        # the chain's last file dates (int_chain_as_of): every feed's, and sales,
+        # invoices and deductions' (the last data date of ops_model_state)
+        "last_file_date": plan.as_of,
+        "last_trade_date": plan.last_data_date,
     }
     sliced = since != FULL_SINCE
     spec = model.doc.get("incremental") or {}
