@@ -53,6 +53,9 @@ from ka_pipeline import resources
 from ka_pipeline.errors import ConfigError
 
 LAYERS = ("staging", "intermediate", "marts")
+# libyaml's safe loader when PyYAML has it (a tenth of the pure-Python one's time: the
+# models are read on every run)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # table names a model's SQL reads: after from / join, in the warehouse's prefixes
 _READS = re.compile(r"\b(?:from|join)\s+((?:raw|ref|stg|int|mart|ops)_[a-z0-9_]+)\b", re.I)
@@ -82,7 +85,7 @@ def _read_doc(path: Path) -> dict[str, Any]:
     if not doc_path.exists():
         raise ConfigError(f"{path}: no {doc_path.name} beside it (grain, key, depends_on, columns)")
     try:
-        doc = yaml.safe_load(doc_path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(doc_path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{doc_path}: not valid YAML: {exc}") from exc
     for key in ("name", "grain", "key", "depends_on", "columns"):
@@ -522,6 +525,7 @@ def run_models(
     Otherwise an incremental model (YAML ``incremental``) replaces only its rows from
     the slice of the earliest changed date on (:func:`model_since`), and other models
     are rebuilt whole. Either way the tables equal a full rebuild's (docs/models.md)."""
+    every_model = models is None
     models = order_models(list(models)) if models is not None else discover_models()
     for model in models:
         _check_incremental(model)
@@ -529,7 +533,7 @@ def run_models(
     ensure_views(engine, models)
     refresh_statistics(engine, sorted({d for m in models for d in m.depends_on}))
     tables = [m for m in models if not m.is_view]
-    every = discover_models_or(models)
+    every = models if every_model else discover_models_or(models)
     # only a run of every model says what the chain's tables are up to date with; a
     # subset run (tests, benchmark) leaves that record as it was
     complete = {m.table for m in every if not m.is_view} <= {m.table for m in tables}
