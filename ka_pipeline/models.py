@@ -21,6 +21,8 @@ Guarantees:
 * **Fresh statistics.** A model whose YAML says ``analyze: true`` (a large table such as
   ``stg_sales``) is analyzed on PostgreSQL right after it is written, before the models
   that read it are planned.
+* **No JIT on PostgreSQL.** Each chain's transaction sets ``jit = off``: compiling a
+  model's plan cost seconds where running it took milliseconds.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
   (delete the chain's rows, insert the query result) in one transaction, so a failed
   model leaves the previous results in place and other chains' rows are never touched.
@@ -540,6 +542,10 @@ def run_models(
     written: dict[str, int] = {m.table: 0 for m in tables}
     for chain_code in chain_codes:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # no JIT compilation: the planner overestimates the CTE joins' rows, and
+                # compiling a model's plan cost up to 3 s where running it took 0.05 s
+                conn.execute(sa.text("set local jit = off"))
             plan = plan_run(conn, chain_code, every, since)
             for model in tables:
                 written[model.table] += _run_model(conn, model, chain_code, plan)
