@@ -121,6 +121,11 @@ base_first_day as (
     select 'sell_out' as base, min(business_date) as first_day
     from stg_sales
     where chain_code = :chain_code
+        -- only when a contract of the slice rebates on sell-out (a scan of every sales
+        -- row otherwise)
+        and exists (
+            select 1 from contracts where rebate_base = 'sell_out' and end_date >= :since
+        )
     union all
     select 'sell_in' as base, min(invoice_date) from stg_invoices where chain_code = :chain_code
     union all

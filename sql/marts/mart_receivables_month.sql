@@ -20,6 +20,15 @@ payments as (
     where chain_code = :chain_code
 ),
 
+-- the payments of the slice's months (:since is a month start): paid amounts, days to
+-- pay and unmatched payments of a month read its own payments only
+slice_payments as (
+    select invoice_no, payment_date, amount
+    from stg_payments
+    where chain_code = :chain_code
+        and payment_date >= :since
+),
+
 chain as (
     select payment_terms_days
     from ref_chain
@@ -45,14 +54,14 @@ known_payments as (
             when p.payment_date > i.invoice_date then cast(p.payment_date - i.invoice_date as integer)
             else 0
         end as days_to_pay
-    from payments as p
+    from slice_payments as p
     inner join invoices as i
         on i.invoice_no = p.invoice_no
 ),
 
 unknown_payments as (
     select p.payment_date, p.amount
-    from payments as p
+    from slice_payments as p
     where not exists (select 1 from invoices as i where i.invoice_no = p.invoice_no)
 ),
 
@@ -94,7 +103,7 @@ paid_as_of as (
     inner join invoices as i
         on i.invoice_date <= m.as_of_date
         and i.last_payment_date > m.as_of_date
-    inner join known_payments as p
+    inner join payments as p
         on p.invoice_no = i.invoice_no
         and p.payment_date <= m.as_of_date
     group by m.as_of_date, p.invoice_no
