@@ -8,8 +8,36 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
-invoices as (
+-- one import of the chain's invoices per use: PostgreSQL materializes a CTE referenced
+-- more than once (every invoice) and inlines one referenced once (the lookups by
+-- invoice_no then use the primary key)
+invoices_for_balances as (
     select invoice_no, invoice_date, due_date, gross_amount, open_balance, last_payment_date
+    from int_invoice_balance
+    where chain_code = :chain_code
+),
+
+invoices_paid_later as (
+    select invoice_no, invoice_date, last_payment_date
+    from int_invoice_balance
+    where chain_code = :chain_code
+        and last_payment_date >= :since
+),
+
+invoices_for_payments as (
+    select invoice_no, invoice_date
+    from int_invoice_balance
+    where chain_code = :chain_code
+),
+
+invoices_for_unknown as (
+    select invoice_no
+    from int_invoice_balance
+    where chain_code = :chain_code
+),
+
+invoices_for_span as (
+    select invoice_date
     from int_invoice_balance
     where chain_code = :chain_code
 ),
@@ -55,21 +83,21 @@ known_payments as (
             else 0
         end as days_to_pay
     from slice_payments as p
-    inner join invoices as i
+    inner join invoices_for_payments as i
         on i.invoice_no = p.invoice_no
 ),
 
 unknown_payments as (
     select p.payment_date, p.amount
     from slice_payments as p
-    where not exists (select 1 from invoices as i where i.invoice_no = p.invoice_no)
+    where not exists (select 1 from invoices_for_unknown as i where i.invoice_no = p.invoice_no)
 ),
 
 span as (
     select
         cast(date_trunc('month', min(i.invoice_date)) as date) as first_month,
         ld.last_date
-    from invoices as i
+    from invoices_for_span as i
     cross join as_of as ld
     group by ld.last_date
 ),
@@ -100,7 +128,7 @@ months as (
 paid_as_of as (
     select m.as_of_date, p.invoice_no, sum(p.amount) as paid
     from months as m
-    inner join invoices as i
+    inner join invoices_paid_later as i
         on i.invoice_date <= m.as_of_date
         and i.last_payment_date > m.as_of_date
     inner join payments as p
@@ -125,7 +153,7 @@ balances as (
             else 0
         end as days_past_due
     from months as m
-    inner join invoices as i
+    inner join invoices_for_balances as i
         on i.invoice_date <= m.as_of_date
     left join paid_as_of as pa
         on pa.as_of_date = m.as_of_date
