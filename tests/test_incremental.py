@@ -12,7 +12,8 @@ PostgreSQL. After a full run of the history before ``NIGHT1``:
 * deleting the range and modeling from its first day gives the tables of the base run;
 * loading the whole range at once (a backfill) and modeling from its first day gives
   the full rebuild's tables again;
-* a master data change is detected (inputs hash) and rebuilds the chain whole.
+* a master data or contract change is detected (inputs hash) and rebuilds the chain
+  whole (a target of December, a fee of last year's contract, with January's data).
 """
 
 from __future__ import annotations
@@ -389,6 +390,14 @@ def test_master_data_change_rebuilds_whole(engine):
             ),
             {"c": CHAIN, "m": date(2025, 12, 1)},
         )
+        # and the 2025 contract's dm_fee doubles: January's statement charges December
+        conn.execute(
+            sa.text(
+                "update ref_contract_fee set amount = 200.00 where chain_code = :c"
+                " and contract_year = 2025 and fee_type = 'dm_fee'"
+            ),
+            {"c": CHAIN},
+        )
     load(engine, [partition(date(2026, 1, 21), rng)])
     run_models(engine, [CHAIN], since=date(2026, 1, 21))
     with engine.connect() as conn:
@@ -399,6 +408,21 @@ def test_master_data_change_rebuilds_whole(engine):
             {"c": CHAIN, "m": date(2025, 12, 1)},
         ).scalar_one()
     assert str(target) == "6000.00"
+    with engine.connect() as conn:
+        checks = conn.execute(
+            sa.text(
+                "select deduction_no, status, disputable_amount from mart_deduction_check"
+                " where chain_code = :c and statement_no = 'ST202601'"
+                " and deduction_type = 'dm_fee' order by deduction_no"
+            ),
+            {"c": CHAIN},
+        ).all()
+    # December's dm_fee lines 110.00 + 20.00 = 130.00 against 200.00 x 1.06 = 212.00
+    # (before: 100.00 x 1.06 = 106.00, so 24.00 was disputable): both valid now
+    assert [(r[0], r[1], str(r[2])) for r in checks] == [
+        ("D0", "valid", "0.00"),
+        ("D1", "valid", "0.00"),
+    ]
 
 
 def test_statistics_refreshed_after_a_large_load(engine):
