@@ -11,17 +11,24 @@ with
 -- one import of the chain's invoices per use: PostgreSQL materializes a CTE referenced
 -- more than once (every invoice) and inlines one referenced once (the lookups by
 -- invoice_no then use the primary key)
+-- the invoices per day (one due date per day): a day whose payments all fall by a
+-- month's end has its final balances then
+invoice_days as (
+    select invoice_date, due_date, gross_amount, open_balance, open_positive, last_payment_date
+    from int_invoice_day
+    where chain_code = :chain_code
+),
+
+-- the invoices of the days with a payment after the slice's start, for the months
+-- whose end comes before such a payment
 invoices_for_balances as (
     select invoice_no, invoice_date, due_date, gross_amount, open_balance, last_payment_date
     from int_invoice_balance
     where chain_code = :chain_code
-),
-
-invoices_paid_later as (
-    select invoice_no, invoice_date, last_payment_date
-    from int_invoice_balance
-    where chain_code = :chain_code
-        and last_payment_date >= :since
+        and invoice_date in (
+            select invoice_date from int_invoice_day
+            where chain_code = :chain_code and last_payment_date >= :since
+        )
 ),
 
 invoices_for_payments as (
@@ -38,7 +45,7 @@ invoices_for_unknown as (
 
 invoices_for_span as (
     select invoice_date
-    from int_invoice_balance
+    from int_invoice_day
     where chain_code = :chain_code
 ),
 
@@ -128,7 +135,7 @@ months as (
 paid_as_of as (
     select m.as_of_date, p.invoice_no, sum(p.amount) as paid
     from months as m
-    inner join invoices_paid_later as i
+    inner join invoices_for_balances as i
         on i.invoice_date <= m.as_of_date
         and i.last_payment_date > m.as_of_date
     inner join payments as p
@@ -137,46 +144,80 @@ paid_as_of as (
     group by m.as_of_date, p.invoice_no
 ),
 
+-- open balances as of each month end: whole days whose payments all fall by then, and
+-- the invoices of the other days one by one (those paid later read their payments up
+-- to the month end)
 balances as (
     select
         m.month,
         m.as_of_date,
-        i.invoice_date,
-        i.gross_amount,
+        d.invoice_date,
+        d.gross_amount,
+        d.open_balance,
+        d.open_positive,
+        d.due_date
+    from months as m
+    inner join invoice_days as d
+        on d.invoice_date <= m.as_of_date
+        and (d.last_payment_date is null or d.last_payment_date <= m.as_of_date)
+    union all
+    select
+        o.month,
+        o.as_of_date,
+        o.invoice_date,
+        o.gross_amount,
+        o.open_balance,
+        case when o.open_balance > 0 then o.open_balance else 0 end as open_positive,
+        o.due_date
+    from (
+        select
+            m.month,
+            m.as_of_date,
+            i.invoice_date,
+            i.due_date,
+            i.gross_amount,
+            case
+                when i.last_payment_date is null or i.last_payment_date <= m.as_of_date
+                    then i.open_balance
+                else i.gross_amount - coalesce(pa.paid, 0)
+            end as open_balance
+        from months as m
+        inner join invoices_for_balances as i
+            on i.invoice_date <= m.as_of_date
+        inner join invoice_days as d
+            on d.invoice_date = i.invoice_date
+            and d.last_payment_date > m.as_of_date
+        left join paid_as_of as pa
+            on pa.as_of_date = m.as_of_date
+            and pa.invoice_no = i.invoice_no
+    ) as o
+),
+
+aged_balances as (
+    select
+        b.*,
         case
-            when i.last_payment_date is null or i.last_payment_date <= m.as_of_date
-                then i.open_balance
-            else i.gross_amount - coalesce(pa.paid, 0)
-        end as open_balance,
-        case
-            when m.as_of_date > i.due_date then cast(m.as_of_date - i.due_date as integer)
+            when b.as_of_date > b.due_date then cast(b.as_of_date - b.due_date as integer)
             else 0
         end as days_past_due
-    from months as m
-    inner join invoices_for_balances as i
-        on i.invoice_date <= m.as_of_date
-    left join paid_as_of as pa
-        on pa.as_of_date = m.as_of_date
-        and pa.invoice_no = i.invoice_no
+    from balances as b
 ),
 
 balance_totals as (
     select
         month,
         sum(open_balance) as open_receivables,
-        sum(case when open_balance > 0 and days_past_due > 0 then open_balance else 0 end)
-            as overdue_amount,
-        sum(case when open_balance > 0 and days_past_due between 1 and 30
-            then open_balance else 0 end) as overdue_0_30,
-        sum(case when open_balance > 0 and days_past_due between 31 and 60
-            then open_balance else 0 end) as overdue_31_60,
-        sum(case when open_balance > 0 and days_past_due between 61 and 90
-            then open_balance else 0 end) as overdue_61_90,
-        sum(case when open_balance > 0 and days_past_due > 90
-            then open_balance else 0 end) as overdue_90_plus,
+        sum(case when days_past_due > 0 then open_positive else 0 end) as overdue_amount,
+        sum(case when days_past_due between 1 and 30 then open_positive else 0 end)
+            as overdue_0_30,
+        sum(case when days_past_due between 31 and 60 then open_positive else 0 end)
+            as overdue_31_60,
+        sum(case when days_past_due between 61 and 90 then open_positive else 0 end)
+            as overdue_61_90,
+        sum(case when days_past_due > 90 then open_positive else 0 end) as overdue_90_plus,
         sum(case when invoice_date > as_of_date - 90 then gross_amount else 0 end)
             as sell_in_gross_90d
-    from balances
+    from aged_balances
     group by month
 ),
 

@@ -13,17 +13,12 @@ deduction_lines as (
     where chain_code = :chain_code
 ),
 
--- gross and paid per invoice (payments of any date), summed per invoice date: a
--- statement settles whole invoice dates
+-- gross and paid (payments of any date) of the invoices per invoice date: a statement
+-- settles whole invoice dates
 invoice_days as (
-    select
-        invoice_date,
-        count(*) as invoice_count,
-        sum(gross_amount) as gross_amount,
-        sum(paid_amount) as paid_amount
-    from int_invoice_balance
+    select invoice_date, invoice_count, gross_amount, paid_amount
+    from int_invoice_day
     where chain_code = :chain_code
-    group by invoice_date
 ),
 
 -- logic CTEs ----------------------------------------------------------------
