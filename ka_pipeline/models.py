@@ -18,9 +18,9 @@ Guarantees:
 * **Views follow their SQL.** Before any chain is run, each view model whose SQL differs
   from the checksum recorded in ``ops_model_view`` (or that is missing) is dropped and
   created again, under a PostgreSQL advisory lock so parallel chain runs do not race.
-* **Fresh statistics.** A model whose YAML says ``analyze: true`` (a large table such as
-  ``stg_sales``) is analyzed on PostgreSQL right after it is written, before the models
-  that read it are planned.
+* **Fresh statistics.** A model whose YAML says ``analyze: true`` (``stg_sales``, and
+  tables later models join) is analyzed on PostgreSQL right after a full rebuild or a
+  large slice of it, before the models that read it are planned.
 * **No JIT on PostgreSQL.** Each chain's transaction sets ``jit = off``: compiling a
   model's plan cost seconds where running it took milliseconds.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
@@ -33,9 +33,15 @@ Guarantees:
   changed partitions touch (invoice, payment, deduction and period dates, now and as
   last modeled, from ``ops_model_partition``) bounds each incremental model's slice
   (YAML ``incremental``: the slice column and its unit), whose rows are deleted and
-  rebuilt (half-open: from the bound on). Loads after the last model run widen the
-  range. Without ``since``, on a first run or a changed hash, every model is rebuilt
-  whole. tests/test_incremental.py proves nightly, backfill and full give equal tables.
+  rebuilt (half-open: from the bound on). A model may instead name its slice by keys
+  (YAML ``incremental: {column, keys}``: a SELECT of the column's values to recompute,
+  which the runner stages in the temporary table ``slice_keys`` for the delete and the
+  model's SQL). Loads after the last model run widen the range. Without ``since``, on a
+  first run or a changed hash, every model is rebuilt whole. tests/test_incremental.py
+  proves nightly, backfill and full give equal tables.
+* **Last file dates read once.** The chain's latest business date per feed is read once
+  per run (sales from the changed partitions on) and bound as ``:last_file_date`` /
+  ``:last_trade_date`` (int_chain_as_of), with ``:until`` and ``:sends_promo``.
 """
 
 from __future__ import annotations
