@@ -234,25 +234,7 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     else:
         source, malformed, header = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
-    declared = FEEDS[layout.feed]
-    wanted = [layout.source_header(c) for c in declared.columns]
-    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
-    if twice:
-        raise FileRejected(
-            str(path),
-            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
-            " which column is meant is unclear",
-        )
-    missing = [
-        layout.source_header(c) for c in declared.required if layout.source_header(c) not in source
-    ]
-    if missing:
-        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
-        raise FileRejected(
-            str(path),
-            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
-            f" the header has {found}",
-        )
+    _check_header(path, layout, header)
     rows = _canonical(source, layout)
     return Parsed(rows, source, malformed)
 
@@ -359,6 +341,8 @@ def _undecodable(path: Path, layout: FeedLayout, exc: UnicodeDecodeError) -> Fil
 
 
 def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
+    """Reject a file whose (stripped) ``header`` names a wanted column twice or lacks a
+    required one."""
     declared = FEEDS[layout.feed]
     wanted = [layout.source_header(c) for c in declared.columns]
     twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]

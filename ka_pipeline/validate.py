@@ -52,6 +52,15 @@ FLAG_SOURCE = {
 }
 
 
+_valid_gtin13 = lru_cache(maxsize=1 << 16)(is_valid_gtin13)  # barcodes recur file after file
+
+
+def valid_barcodes(values: pd.Series) -> set[str]:
+    """The distinct values of ``values`` that are valid GTIN-13 barcodes (a feed has few
+    distinct barcodes and many rows; each is checked once per process)."""
+    return {value for value in values.dropna().unique() if _valid_gtin13(value)}
+
+
 def expectations_dir() -> Path:
     """The suites folder (see :mod:`ka_pipeline.resources`); a missing one is a ConfigError."""
     return resources.expectations_dir()
@@ -133,8 +142,10 @@ def load_suite(feed: str) -> Any:
 
 
 def prepare(feed: str) -> None:
-    """Import Great Expectations and load the feed's suite now (once per process)."""
+    """Import Great Expectations, load the feed's suite and build the Data Docs page
+    renderer now (each once per process)."""
     load_suite(feed)
+    _page_renderer()
 
 
 @dataclass
@@ -185,7 +196,7 @@ def add_flags(
         barcodes = out["barcode"]
         # the GTIN check digit is the suite's own expectation (ka_pipeline/gx_gtin.py); an
         # invalid barcode is reported by it alone, not also as an unknown product
-        valid = {b for b in barcodes.dropna().unique() if is_valid_gtin13(b)}  # few distinct
+        valid = valid_barcodes(barcodes)
         out["_product_known"] = ~barcodes.isin(valid) | barcodes.isin(products)
     if feed == "sales":
         dates = out["business_date"]
