@@ -132,11 +132,9 @@ def period_gaps(
     day at all has every day of the period as ``not_run``.
     """
     gaps: dict[str, list[tuple[date, str]]] = {}
+    firsts = _first_days(conn, chain_codes)
     for code in chain_codes:
-        first = conn.execute(
-            sa.text("select min(business_date) from ops_chain_day where chain_code = :c"),
-            {"c": code},
-        ).scalar()
+        first = firsts.get(code)
         states = {
             r.business_date: r.status
             for r in conn.execute(
@@ -158,16 +156,23 @@ def period_gaps(
     return gaps
 
 
-def history_start(conn: sa.Connection, chain_codes: list[str]) -> date | None:
-    """The first business date recorded for any of the chains (None: none yet)."""
+def _first_days(conn: sa.Connection, chain_codes: list[str]) -> dict[str, date]:
+    """The first business date recorded per chain (chains with none are absent)."""
     if not chain_codes:
-        return None
-    return conn.execute(
+        return {}
+    rows = conn.execute(
         sa.text(
-            "select min(business_date) from ops_chain_day where chain_code in :codes"
+            "select chain_code, min(business_date) as first from ops_chain_day"
+            " where chain_code in :codes group by chain_code"
         ).bindparams(sa.bindparam("codes", expanding=True)),
         {"codes": chain_codes},
-    ).scalar()
+    )
+    return {r.chain_code: r.first for r in rows}
+
+
+def history_start(conn: sa.Connection, chain_codes: list[str]) -> date | None:
+    """The first business date recorded for any of the chains (None: none yet)."""
+    return min(_first_days(conn, chain_codes).values(), default=None)
 
 
 def changed_since(

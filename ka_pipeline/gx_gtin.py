@@ -21,19 +21,18 @@ from great_expectations.expectations.metrics import (
 from great_expectations.render import LegacyRendererType, RenderedStringTemplateContent
 from great_expectations.render.renderer.renderer import renderer
 
-from ka_pipeline.gtin import is_valid_gtin13
+from ka_pipeline.validate import valid_barcodes
 
 
 class ColumnValuesValidGtin13(ColumnMapMetricProvider):
-    """True where a value is a valid GTIN-13 (checked once per distinct value: a
-    feed has few distinct barcodes and many rows)."""
+    """True where a value is a valid GTIN-13 (checked once per distinct value:
+    :func:`ka_pipeline.validate.valid_barcodes`)."""
 
     condition_metric_name = "column_values.valid_gtin13"
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:  # noqa: N805
-        valid = {value for value in column.dropna().unique() if is_valid_gtin13(value)}
-        return column.isin(valid)
+        return column.isin(valid_barcodes(column))
 
 
 class ExpectColumnValuesToBeValidGtin13(ColumnMapExpectation):

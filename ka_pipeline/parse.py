@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from ka_pipeline.config import Chain, FeedLayout
 from ka_pipeline.errors import FileRejected
@@ -233,25 +234,7 @@ def read_file(path: Path, layout: FeedLayout) -> Parsed:
     else:
         source, malformed, header = _read_csv(path, layout)
     source.columns = [str(c).strip() for c in source.columns]
-    declared = FEEDS[layout.feed]
-    wanted = [layout.source_header(c) for c in declared.columns]
-    twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
-    if twice:
-        raise FileRejected(
-            str(path),
-            "the header names " + ", ".join(shown(h) for h in twice) + " more than once;"
-            " which column is meant is unclear",
-        )
-    missing = [
-        layout.source_header(c) for c in declared.required if layout.source_header(c) not in source
-    ]
-    if missing:
-        found = ", ".join(shown(h, 40) for h in header[:30]) + (" …" if len(header) > 30 else "")
-        raise FileRejected(
-            str(path),
-            f"missing required column(s) {', '.join(shown(m) for m in missing)};"
-            f" the header has {found}",
-        )
+    _check_header(path, layout, header)
     rows = _canonical(source, layout)
     return Parsed(rows, source, malformed)
 
@@ -262,24 +245,33 @@ def normalise(rows: pd.DataFrame, layout: FeedLayout, chain: Chain | None = None
 
     Each column is typed as its feed declares it (:mod:`ka_pipeline.feeds`); the feed's
     derived columns are computed here too (a deduction's type from its wording, by
-    ``chain``'s rules; ``unclassified`` without a chain or a matching rule).
+    ``chain``'s rules; ``unclassified`` without a chain or a matching rule). Every rule
+    maps one value to one value, so each column's distinct values are normalised once
+    and spread back to the rows (a store or barcode column has few of them).
     """
     declared = FEEDS[layout.feed]
     out = rows.copy()
+    numbers = {c: False for c in declared.money} | {c: True for c in declared.integers}
+    misuses: dict[str, np.ndarray] = {}
     for column in declared.columns:
-        if column in out:
-            text = out[column].str.strip()
-            out[column] = text.mask(text == "")
-    for column in declared.dates:
-        if column in out:
-            out[column] = _normalise_dates(out[column], layout.date_format)
-    misread = pd.Series(None, index=out.index, dtype=object)
-    numbers = [(c, False) for c in declared.money] + [(c, True) for c in declared.integers]
-    for column, integer in numbers:
         if column not in out:
             continue
-        out[column], misused = _normalise_numbers(out[column], layout, integer)
-        misread = misread.where(~misused | misread.notna(), column)
+        codes, distinct = pd.factorize(out[column])
+        values = pd.Series(distinct, dtype=_STR)
+        text = values.str.strip()
+        values = text.mask(text == "")
+        if column in declared.dates:
+            values = _normalise_dates(values, layout.date_format)
+        misused = None
+        if column in numbers:
+            values, misused = _normalise_numbers(values, layout, numbers[column])
+        out[column] = pd.Series(values.array.take(codes, allow_fill=True), index=out.index)
+        if misused is not None and misused.any():
+            misuses[column] = np.append(misused.to_numpy(dtype=bool), False)[codes]  # -1: null
+    misread = pd.Series(None, index=out.index, dtype=object)
+    for column in numbers:  # money columns first, then whole numbers
+        if column in misuses:
+            misread = misread.where(~misuses[column] | misread.notna(), column)
     out[NUMBER_MISREAD] = misread  # the first column misusing the separator, else None
     for column, source in declared.derived.items():
         if source in out:
@@ -349,6 +341,8 @@ def _undecodable(path: Path, layout: FeedLayout, exc: UnicodeDecodeError) -> Fil
 
 
 def _check_header(path: Path, layout: FeedLayout, header: list[str]) -> None:
+    """Reject a file whose (stripped) ``header`` names a wanted column twice or lacks a
+    required one."""
     declared = FEEDS[layout.feed]
     wanted = [layout.source_header(c) for c in declared.columns]
     twice = [h for h in dict.fromkeys(wanted) if header.count(h) > 1]
@@ -425,31 +419,88 @@ def read_chunks(
     yield pending
 
 
+def _arrow_reader(
+    path: Path, layout: FeedLayout, encoding: str, header: list[str], wanted: list[str] | None
+) -> pa_csv.CSVStreamingReader:
+    """Arrow's streaming CSV reader over ``path``: every column text, empty cells as empty
+    strings (as pandas reads with ``dtype=str, keep_default_na=False``), blank lines
+    skipped, quoted line breaks kept in their value. Columns named as the stripped
+    header, a name repeated as pandas would (``name.1``); only ``wanted`` if given."""
+    names: list[str] = []
+    for name in header:
+        unique, n = name, 0
+        while unique in names:
+            n += 1
+            unique = f"{name}.{n}"
+        names.append(unique)
+    include = [n for n in names if wanted is None or n in wanted]
+    return pa_csv.open_csv(
+        path,
+        read_options=pa_csv.ReadOptions(
+            column_names=names,
+            skip_rows=1,
+            encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
+            block_size=4 << 20,
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=True, ignore_empty_lines=True
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={n: pa.large_string() for n in include},
+            include_columns=include,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _arrow_chunks(
+    path: Path,
+    layout: FeedLayout,
+    encoding: str,
+    rows: int,
+    wanted: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The CSV file's data rows as frames of exactly ``rows`` rows (the last fewer),
+    indexed by data row number; NeedsLineByLine where a line does not have as many
+    fields as the header (pandas would pad a short one, this reader stops: the line by
+    line reader pads it) or a quote is not closed."""
+    header = _stream_header(path, layout, encoding)
+    pending: list[pa.RecordBatch] = []
+    held = offset = 0
+    try:
+        with _arrow_reader(path, layout, encoding, header, wanted) as reader:
+            for batch in reader:
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= rows:
+                    table = pa.Table.from_batches(pending)
+                    yield _arrow_frame(table.slice(0, rows), offset)
+                    offset += rows
+                    rest = table.slice(rows)
+                    pending, held = rest.to_batches(), rest.num_rows
+    except pa.ArrowInvalid:  # also undecodable text: the line reader says where
+        raise NeedsLineByLine(str(path)) from None
+    if held or offset == 0:
+        table = pa.Table.from_batches(pending, schema=None if pending else _empty(header, wanted))
+        yield _arrow_frame(table, offset)
+
+
+def _empty(header: list[str], wanted: list[str] | None) -> pa.Schema:
+    return pa.schema([(h, pa.large_string()) for h in header if wanted is None or h in wanted])
+
+
+def _arrow_frame(table: pa.Table, offset: int) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper={pa.large_string(): _STR}.get)
+    frame.index = range(offset + 1, offset + len(frame) + 1)
+    return frame
+
+
 def _fast_chunks(
     path: Path, layout: FeedLayout, encoding: str, rows: int
 ) -> Iterator[tuple[pd.DataFrame, list[Malformed]]]:
-    reader = pd.read_csv(
-        path,
-        sep=layout.delimiter,
-        dtype=str,
-        keep_default_na=False,
-        skip_blank_lines=True,
-        quoting=csv.QUOTE_MINIMAL,
-        encoding=encoding,
-        chunksize=rows,
-    )
-    offset = 0
-    with reader:
-        while True:
-            try:
-                frame = next(reader)
-            except StopIteration:
-                return
-            except pd.errors.ParserError:
-                raise NeedsLineByLine(str(path)) from None
-            frame.index = range(offset + 1, offset + len(frame) + 1)
-            offset += len(frame)
-            yield frame, []
+    for frame in _arrow_chunks(path, layout, encoding, rows):
+        yield frame, []
 
 
 def _line_chunks(
@@ -504,29 +555,10 @@ def _key_chunks(
     encoding = _stream_encoding(path, layout)
     _check_header(path, layout, _stream_header(path, layout, encoding))
     headers = {layout.source_header(c).strip(): c for c in key}
-    reader = pd.read_csv(
-        path,
-        sep=layout.delimiter,
-        dtype=str,
-        keep_default_na=False,
-        skip_blank_lines=True,
-        encoding=encoding,
-        chunksize=rows,
-        usecols=lambda h: h.strip() in headers,
-    )
-    offset = 0
-    with reader:
-        while True:
-            try:
-                frame = next(reader)
-            except StopIteration:
-                return
-            except pd.errors.ParserError:
-                raise NeedsLineByLine(str(path)) from None
-            frame.columns = [headers[str(c).strip()] for c in frame.columns]
-            frame["_row"] = np.arange(offset + 1, offset + len(frame) + 1)
-            offset += len(frame)
-            yield frame
+    for frame in _arrow_chunks(path, layout, encoding, rows, list(headers)):
+        frame.columns = [headers[str(c)] for c in frame.columns]
+        frame["_row"] = frame.index.to_numpy()
+        yield frame
 
 
 def _key_hashes(

@@ -288,8 +288,11 @@ def _validate_batch(
     if chain_key and len(readable) > 1:
         result = _claim_keys_in_order(result, feed, readable)
     keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
-    good_by_file = dict(tuple(result.good.groupby("_file")))
-    bad_by_file = dict(tuple(result.bad.groupby("_file")))
+    if len(readable) == 1:  # a chunk of a large file: no split (it copies every column)
+        good_by_file, bad_by_file = {0: result.good}, {0: result.bad} if len(result.bad) else {}
+    else:
+        good_by_file = dict(tuple(result.good.groupby("_file")))
+        bad_by_file = dict(tuple(result.bad.groupby("_file")))
     for i, (load, parsed) in enumerate(readable):
         good = good_by_file.get(i)
         bad = bad_by_file.get(i)

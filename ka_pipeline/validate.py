@@ -52,6 +52,15 @@ FLAG_SOURCE = {
 }
 
 
+_valid_gtin13 = lru_cache(maxsize=1 << 16)(is_valid_gtin13)  # barcodes recur file after file
+
+
+def valid_barcodes(values: pd.Series) -> set[str]:
+    """The distinct values of ``values`` that are valid GTIN-13 barcodes (a feed has few
+    distinct barcodes and many rows; each is checked once per process)."""
+    return {value for value in values.dropna().unique() if _valid_gtin13(value)}
+
+
 def expectations_dir() -> Path:
     """The suites folder (see :mod:`ka_pipeline.resources`); a missing one is a ConfigError."""
     return resources.expectations_dir()
@@ -133,8 +142,10 @@ def load_suite(feed: str) -> Any:
 
 
 def prepare(feed: str) -> None:
-    """Import Great Expectations and load the feed's suite now (once per process)."""
+    """Import Great Expectations, load the feed's suite and build the Data Docs page
+    renderer now (each once per process)."""
     load_suite(feed)
+    _page_renderer()
 
 
 @dataclass
@@ -175,15 +186,17 @@ def add_flags(
             out[f"_{column}_plausible"] = _plausible(out[column], real, file_dates, layout)
     limit = float(layout.max_line_amount)
     for column in declared.money:
-        amount = pd.to_numeric(out[column], errors="coerce")
-        out[f"_{column}_in_range"] = amount.isna() | (amount.abs() <= limit)
+        codes, distinct = pd.factorize(out[column])  # amounts repeat: parse each once
+        amount = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy()
+        inside = np.append(np.isnan(amount) | (np.abs(amount) <= limit), True)  # [-1]: null
+        out[f"_{column}_in_range"] = inside[codes]
     if NUMBER_MISREAD not in out:
         out[NUMBER_MISREAD] = None
     if "barcode" in out:
         barcodes = out["barcode"]
         # the GTIN check digit is the suite's own expectation (ka_pipeline/gx_gtin.py); an
         # invalid barcode is reported by it alone, not also as an unknown product
-        valid = {b for b in barcodes.dropna().unique() if is_valid_gtin13(b)}  # few distinct
+        valid = valid_barcodes(barcodes)
         out["_product_known"] = ~barcodes.isin(valid) | barcodes.isin(products)
     if feed == "sales":
         dates = out["business_date"]
@@ -226,25 +239,11 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
     """Run the feed's suite over ``frame`` (all rows at once) and split good from bad."""
     if frame.empty:
         return Validated(frame.copy(), frame.assign(column_name=None, reason=None).iloc[0:0])
-    _, batch_definition = _gx()
-    suite = load_suite(feed)
     frame = frame.reset_index(drop=True)
     # only the columns the suite reads: Great Expectations hashes and copies every column
     checked = frame[[c for c in suite_columns(feed) if c in frame.columns]]
     checked = checked.assign(_key=np.arange(len(frame)))
-    from great_expectations.validator.v1_validator import Validator
-
-    # GE's own validator over the batch definition: Batch.validate would build the
-    # batch twice (each time hashing the whole frame, 0.07 s per 200k rows)
-    result = Validator(
-        batch_definition,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["_key"],
-            "partial_unexpected_count": 0,
-        },
-        batch_parameters={"dataframe": checked},
-    ).validate_expectation_suite(suite)
+    result = _run_suite(feed, checked)
     reasons: dict[int, list[tuple[str, str]]] = {}
     for item in result.results:
         if item.success:
@@ -273,8 +272,66 @@ def validate_rows(frame: pd.DataFrame, feed: str) -> Validated:
     bad = frame.iloc[bad_keys].copy()
     bad["column_name"] = [", ".join(dict.fromkeys(c for c, _ in reasons[k])) for k in bad_keys]
     bad["reason"] = ["; ".join(r for _, r in reasons[k]) for k in bad_keys]
-    good = frame.drop(index=bad_keys)
+    good = frame.drop(index=bad_keys) if bad_keys else frame  # no copy of a clean batch
     return Validated(good, bad, result)
+
+
+def _run_suite(feed: str, checked: pd.DataFrame) -> Any:
+    """The feed's suite over ``checked``, with the failing rows of each failed expectation.
+
+    Great Expectations' own validator over the batch definition (``Batch.validate``
+    would build the batch twice, hashing the whole frame each time). A first run asks
+    only whether each expectation holds (``BOOLEAN_ONLY``: a third cheaper than listing
+    failing rows, and most batches hold); the expectations that failed are then run
+    again as a suite of their own with ``COMPLETE`` results (counts and the failing
+    rows' ``_key``), which replace theirs in the result.
+    """
+    from great_expectations.validator.v1_validator import Validator
+
+    _, batch_definition = _gx()
+    suite = load_suite(feed)
+    result = Validator(
+        batch_definition,
+        result_format={"result_format": "BOOLEAN_ONLY"},
+        batch_parameters={"dataframe": checked},
+    ).validate_expectation_suite(suite)
+    failed = [item.expectation_config for item in result.results if not item.success]
+    if not failed:
+        return result
+    detail = Validator(
+        batch_definition,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["_key"],
+            "partial_unexpected_count": 0,
+        },
+        batch_parameters={"dataframe": checked},
+    ).validate_expectation_suite(_failed_suite(feed, tuple(_config_key(c) for c in failed)))
+    complete = {_config_key(item.expectation_config): item for item in detail.results}
+    result.results = [
+        complete[_config_key(item.expectation_config)] if not item.success else item
+        for item in result.results
+    ]
+    return result
+
+
+def _config_key(config: Any) -> str:
+    """An expectation's type and arguments (not the batch a result adds to them)."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return json.dumps([config.type, kwargs], sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=64)
+def _failed_suite(feed: str, keys: tuple[str, ...]) -> Any:
+    """The expectations of the feed's suite with the given :func:`_config_key`, as a
+    suite of their own."""
+    gx, _ = _gx()
+    suite = load_suite(feed)
+    part = gx.ExpectationSuite(name=suite.name, meta=suite.meta)
+    for expectation in suite.expectations:
+        if _config_key(expectation.configuration) in keys:
+            part.add_expectation_configuration(expectation.configuration)
+    return part
 
 
 REPORT_SAMPLE = 20  # failing rows kept per expectation in a stored result

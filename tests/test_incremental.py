@@ -5,12 +5,15 @@ payments, monthly statements with fees, promo subsidies and rebates) on DuckDB a
 PostgreSQL. After a full run of the history before ``NIGHT1``:
 
 * a nightly sequence (one ``run_models(..., since=day)`` per day, with a partition
-  restated to rows dated weeks earlier, a late invoice, a payment before its invoice and
-  a statement charging last month) ends with exactly the tables of a full rebuild;
+  restated to rows dated weeks earlier and without its deduction line, a late invoice,
+  a payment before its invoice, payments on older invoices, a statement charging last
+  month, and lines whose evidence (margin, on-hand, promo POS units) is dated after their
+  statement) ends with exactly the tables (and views) of a full rebuild;
 * deleting the range and modeling from its first day gives the tables of the base run;
 * loading the whole range at once (a backfill) and modeling from its first day gives
   the full rebuild's tables again;
-* a master data change is detected (inputs hash) and rebuilds the chain whole.
+* a master data or contract change is detected (inputs hash) and rebuilds the chain
+  whole (a target of December, a fee of last year's contract, with January's data).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def master_data(conn: sa.Connection) -> None:
                 "rebate_promo_excluded": "true",
                 "fee_amounts": "excl_vat",
                 "vat_rate": "0.06",
+                "margin_guarantee_pct": "0.2000",
+                "sales_vat_rate": "0.13",
             }
         )
         tiers += [
@@ -66,7 +71,11 @@ def master_data(conn: sa.Connection) -> None:
                 "basis": basis,
                 "amount": "100.00",
             }
-            for kind, basis in [("dm_fee", "per_month"), ("display_fee", "per_store_month")]
+            for kind, basis in [
+                ("dm_fee", "per_month"),
+                ("display_fee", "per_store_month"),
+                ("stockout_penalty", "per_event"),
+            ]
         ]
     frames = {
         "ref_chain": [
@@ -122,6 +131,19 @@ def master_data(conn: sa.Connection) -> None:
                 "subsidy_per_unit": "1.00",
             }
             for y, m in [(2025, 2), (2026, 1), (2026, 2)]
+        ]
+        # a promotion running past the statement that claims it (its POS window is
+        # completed by the nights after the statement)
+        + [
+            {
+                "promo_id": "PX",
+                "chain_code": CHAIN,
+                "barcode": ITEMS[2],
+                "start_date": date(2026, 3, 1),
+                "end_date": date(2026, 3, 8),
+                "promo_price": "9.00",
+                "subsidy_per_unit": "1.00",
+            }
         ],
         "ref_target": [
             {"chain_code": CHAIN, "month": date(y, m, 1), "target_amount": "3000.00"}
@@ -156,9 +178,10 @@ def partition(day: date, rng: np.random.Generator, restated: bool = False) -> di
         for b in ITEMS
         if (u := rng.integers(-1, 6)) != 0 or s == "S1"
     ]
-    # invoices: two of the day, one dated 40 days earlier (late), a restated partition's
-    # lines dated five weeks earlier
-    dated = [day, day, day - timedelta(days=40)]
+    # invoices: two of the day, on some days one dated 40 days earlier (late), a restated
+    # partition's lines dated five weeks earlier. The last nights (7..9 March) have no
+    # late invoice, so their runs recompute only the slices from their own day
+    dated = [day, day] + ([day - timedelta(days=40)] if day.day % 4 == 2 else [])
     if restated:
         dated = [day - timedelta(days=35)] * 2
     invoices = [
@@ -220,6 +243,52 @@ def partition(day: date, rng: np.random.Generator, restated: bool = False) -> di
             }
             for n, (kind, store, ref, amount) in enumerate(lines)
         ]
+    if day == date(2026, 3, 5):
+        # lines whose evidence is dated after the statement: a margin guarantee and a
+        # stockout penalty for periods running to 8 / 9 March, and a promo subsidy for
+        # the whole promotion PX (1..8 March); the nights after complete their sales
+        late = [
+            ("margin_guarantee", "S1", None, None, date(2026, 3, 8), "5.00"),
+            ("stockout_penalty", "S2", ITEMS[1], None, date(2026, 3, 9), "10.00"),
+            ("promo_subsidy", None, None, "PX", None, "3.00"),
+        ]
+        deductions += [
+            {
+                "chain_code": CHAIN,
+                "business_date": day,
+                "statement_no": f"ST{day:%Y%m}",
+                "deduction_no": f"L{n}",
+                "deduction_date": day,
+                "deduction_text": kind,
+                "deduction_type": kind,
+                "amount": amount,
+                "store_code": store,
+                "barcode": barcode,
+                "reference": ref,
+                "period_start": date(2026, 3, 1) if end else None,
+                "period_end": end,
+                "load_id": 1,
+            }
+            for n, (kind, store, barcode, ref, end, amount) in enumerate(late)
+        ]
+    if day == RESTATED and not restated:
+        # a fee line of February's dm_fee group that the restated partition drops
+        deductions = [
+            {
+                "chain_code": CHAIN,
+                "business_date": day,
+                "statement_no": "STX",
+                "deduction_no": "X1",
+                "deduction_date": day,
+                "deduction_text": "dm_fee",
+                "deduction_type": "dm_fee",
+                "amount": "50.00",
+                "reference": "DMX",
+                "period_start": date(2026, 2, 1),
+                "period_end": date(2026, 2, 28),
+                "load_id": 1,
+            }
+        ]
     return {"raw_sales": sales, "raw_invoices": invoices, "raw_payments": payments} | (
         {"raw_deductions": deductions} if deductions else {}
     )
@@ -246,12 +315,10 @@ def delete_from(engine: sa.Engine, first: date, last: date | None = None) -> Non
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
-    """Every model table's rows of the chain, sorted."""
+    """Every model's rows of the chain (tables and views), sorted."""
     out = {}
     with engine.connect() as conn:
         for model in discover_models():
-            if model.is_view:
-                continue
             result = conn.execute(
                 sa.text(f"select * from {model.table} where chain_code = :c"), {"c": CHAIN}
             )
@@ -323,6 +390,14 @@ def test_master_data_change_rebuilds_whole(engine):
             ),
             {"c": CHAIN, "m": date(2025, 12, 1)},
         )
+        # and the 2025 contract's dm_fee doubles: January's statement charges December
+        conn.execute(
+            sa.text(
+                "update ref_contract_fee set amount = 200.00 where chain_code = :c"
+                " and contract_year = 2025 and fee_type = 'dm_fee'"
+            ),
+            {"c": CHAIN},
+        )
     load(engine, [partition(date(2026, 1, 21), rng)])
     run_models(engine, [CHAIN], since=date(2026, 1, 21))
     with engine.connect() as conn:
@@ -333,6 +408,21 @@ def test_master_data_change_rebuilds_whole(engine):
             {"c": CHAIN, "m": date(2025, 12, 1)},
         ).scalar_one()
     assert str(target) == "6000.00"
+    with engine.connect() as conn:
+        checks = conn.execute(
+            sa.text(
+                "select deduction_no, status, disputable_amount from mart_deduction_check"
+                " where chain_code = :c and statement_no = 'ST202601'"
+                " and deduction_type = 'dm_fee' order by deduction_no"
+            ),
+            {"c": CHAIN},
+        ).all()
+    # December's dm_fee lines 110.00 + 20.00 = 130.00 against 200.00 x 1.06 = 212.00
+    # (before: 100.00 x 1.06 = 106.00, so 24.00 was disputable): both valid now
+    assert [(r[0], r[1], str(r[2])) for r in checks] == [
+        ("D0", "valid", "0.00"),
+        ("D1", "valid", "0.00"),
+    ]
 
 
 def test_statistics_refreshed_after_a_large_load(engine):

@@ -98,7 +98,8 @@ def test_models_compute_from_loaded_data(home: Path) -> None:
     assert aaa.sell_in_net == Decimal("430.00")  # 200 + 150 + 80
     # pairs: A01 and A02 (opened the 31st) x 2 listed items = 4; sold: A01 x 2; A02 sold -1
     assert (aaa.distribution_pairs, aaa.distribution_pairs_sold) == (4, 2)
-    assert aaa.distribution_rate == Decimal("0.500000")  # 2 / 4
+    # carried (units <> 0 or on hand > 0, issue 8): A01 x 2 and A02's return (20 on hand)
+    assert aaa.distribution_rate == Decimal("0.750000")  # 3 / 4
     assert aaa.active_stores == 1
     assert aaa.yoy_growth is None  # no October 2025 data
     rebate = rows(

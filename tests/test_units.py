@@ -14,7 +14,13 @@ from openpyxl import Workbook
 from ka_pipeline.config import FeedLayout, check_date_format, load_config, store_class
 from ka_pipeline.errors import ConfigError, FileRejected
 from ka_pipeline.gtin import check_digit, is_valid_gtin13, make_gtin13
-from ka_pipeline.parse import _normalise_numbers, parse_file, read_chunks
+from ka_pipeline.parse import (
+    NeedsLineByLine,
+    _normalise_numbers,
+    parse_file,
+    read_chunks,
+    read_file,
+)
 from ka_pipeline.shown import plain, shown
 from ka_pipeline.warehouse import create_engine, migrate, migrations, split_statements
 from tests.helpers import FIXTURES
@@ -235,3 +241,43 @@ def test_a_file_without_a_final_line_break_loses_its_last_line_to_quarantine(
     chunks = list(read_chunks(path, _layout(), 1))
     assert [list(c.rows["_row"]) for c in chunks] == [[1], []]
     assert [m.row_number for c in chunks for m in c.malformed] == [2]
+
+
+def test_the_large_file_reader_gives_the_rows_the_small_file_reader_gives(
+    tmp_path: Path,
+) -> None:
+    """Arrow reads large files, pandas small ones: the same rows, numbers and values."""
+    path = tmp_path / "s.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfbusiness_date, store_code ,barcode,units,sales_amount,note,note\n"
+        b'2026-10-31,A01,6901234567892,10,29.90,"two\nlines",x\n'
+        b"\n"  # a blank line is no row
+        b'2026-10-31,"A,02",0012345678905,,"",,\r\n'
+        b"2026-10-31,A03,0012345678905,1,1.00,,\n"
+    )
+    whole = parse_file(path, _layout())
+    chunks = list(read_chunks(path, _layout(), 2))
+    assert [len(c.rows) for c in chunks] == [2, 1]  # chunks of exactly 2 rows
+    streamed = pd.concat([c.rows for c in chunks], ignore_index=True)
+    # the rows as read (parse_file normalises them too)
+    pd.testing.assert_frame_equal(streamed, read_file(path, _layout()).rows)
+    assert list(whole.rows["_row"]) == [1, 2, 3]
+    assert list(streamed["store_code"]) == ["A01", "A,02", "A03"]
+    assert list(streamed["units"]) == ["10", "", "1"]  # an empty cell stays empty text
+    # the second "note" column is named as pandas names it
+    assert list(chunks[0].source.columns)[-2:] == ["note", "note.1"]
+    assert chunks[0].source.loc[1, "note"] == "two\nlines"
+
+
+def test_a_short_line_sends_a_large_file_to_the_line_by_line_reader(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "business_date,store_code,barcode,units,sales_amount\n"
+        "2026-10-31,A01,6901234567892,10,29.90\n"
+        "2026-10-31,A01\n"  # two fields of five
+    )
+    with pytest.raises(NeedsLineByLine):
+        list(read_chunks(path, _layout(), 10))
+    chunks = list(read_chunks(path, _layout(), 10, line_by_line=True))
+    # padded with empty cells, as pandas pads it in the small-file reader
+    assert list(chunks[0].rows["barcode"]) == ["6901234567892", ""]

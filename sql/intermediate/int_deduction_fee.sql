@@ -91,23 +91,6 @@ products as (
 
 -- logic CTEs ----------------------------------------------------------------
 
--- Stockout penalty: on-hand days of the store x item in the period charged. A penalty
--- is contradicted when on-hand was sent and never 0; such a line takes no allowance.
-stockout_evidence as (
-    select
-        l.statement_no,
-        l.deduction_no,
-        count(s.on_hand_units) as onhand_days,
-        count(case when s.on_hand_units = 0 then 1 end) as zero_onhand_days
-    from lines as l
-    left join onhand_sales as s
-        on s.business_date between l.charged_start and l.charged_end
-        and (l.store_code is null or s.store_code = l.store_code)
-        and (l.barcode is null or s.barcode = l.barcode)
-    where l.deduction_type = 'stockout_penalty'
-    group by l.statement_no, l.deduction_no
-),
-
 -- The line's contract item and its group key (docs/models.md: fees by basis).
 -- The margin guarantee's basis is the contract's margin % ('margin_pct').
 based as (
@@ -133,14 +116,8 @@ based as (
                 then 1 + c.vat_rate
             else 1
         end as vat_factor,
-        cast(date_trunc('month', l.charged_start) as date) as charged_month,
-        se.onhand_days,
-        se.zero_onhand_days,
-        coalesce(se.onhand_days > 0 and se.zero_onhand_days = 0, false) as contradicted
+        cast(date_trunc('month', l.charged_start) as date) as charged_month
     from lines as l
-    left join stockout_evidence as se
-        on se.statement_no = l.statement_no
-        and se.deduction_no = l.deduction_no
     inner join contracts as c
         on c.contract_year = l.contract_year
     left join contract_fees as f
@@ -183,6 +160,70 @@ keyed as (
     from based as b
 ),
 
+-- Incremental slice (docs/models.md): a line's result depends on its group's lines and
+-- on data dated up to the latest of their deduction dates, periods charged and the
+-- group's natural end (the contract year, the month, the period charged), so the whole
+-- group is recomputed when a change is dated on or before that day (slice_date).
+horizons as (
+    select
+        k.*,
+        max(
+            case
+                when k.natural_end > k.charged_end and k.natural_end > k.deduction_date
+                    then k.natural_end
+                when k.charged_end > k.deduction_date then k.charged_end
+                else k.deduction_date
+            end
+        ) over (partition by k.contract_year, k.deduction_type, k.group_label) as slice_date
+    from (
+        select
+            kk.*,
+            case
+                when kk.fee_basis in ('per_year', 'per_event', 'per_store', 'per_item')
+                    then kk.year_end
+                when kk.fee_basis in ('per_month', 'per_store_month')
+                    then cast(kk.charged_month + interval '1 month' as date) - 1
+                else kk.charged_end
+            end as natural_end
+        from keyed as kk
+    ) as k
+),
+
+sliced as (
+    select *
+    from horizons
+    where slice_date >= :since
+),
+
+-- Stockout penalty: on-hand days of the store x item in the period charged. A penalty
+-- is contradicted when on-hand was sent and never 0; such a line takes no allowance.
+stockout_evidence as (
+    select
+        l.statement_no,
+        l.deduction_no,
+        count(s.on_hand_units) as onhand_days,
+        count(case when s.on_hand_units = 0 then 1 end) as zero_onhand_days
+    from sliced as l
+    left join onhand_sales as s
+        on s.business_date between l.charged_start and l.charged_end
+        and (l.store_code is null or s.store_code = l.store_code)
+        and (l.barcode is null or s.barcode = l.barcode)
+    where l.deduction_type = 'stockout_penalty'
+    group by l.statement_no, l.deduction_no
+),
+
+evidenced as (
+    select
+        s.*,
+        se.onhand_days,
+        se.zero_onhand_days,
+        coalesce(se.onhand_days > 0 and se.zero_onhand_days = 0, false) as contradicted
+    from sliced as s
+    left join stockout_evidence as se
+        on se.statement_no = s.statement_no
+        and se.deduction_no = s.deduction_no
+),
+
 -- Stores open during a month / a contract year (closed_on is the first day closed), and
 -- stores opened in the contract year (listing and new-store fees).
 store_counts_year as (
@@ -192,7 +233,7 @@ store_counts_year as (
         count(distinct s.store_code) as stores_open,
         count(distinct case when s.opened_on between k.year_start and k.year_end
             then s.store_code end) as stores_opened
-    from keyed as k
+    from evidenced as k
     inner join stores as s
         on s.opened_on <= k.year_end
         and (s.closed_on is null or s.closed_on > k.year_start)
@@ -206,7 +247,7 @@ store_counts_month as (
         k.contract_year,
         k.group_label,
         count(distinct s.store_code) as stores_open
-    from keyed as k
+    from evidenced as k
     inner join stores as s
         on s.opened_on <= cast(k.charged_month + interval '1 month' as date) - 1
         and (s.closed_on is null or s.closed_on > k.charged_month)
@@ -229,7 +270,7 @@ item_counts as (
         count(distinct li.barcode) as items_listed,
         count(distinct case when fl.first_listed between k.year_start and k.year_end
             then li.barcode end) as items_first_listed
-    from keyed as k
+    from evidenced as k
     inner join listings as li
         on li.listed_from <= k.year_end
         and (li.listed_to is null or li.listed_to >= k.year_start)
@@ -242,7 +283,7 @@ item_counts as (
 
 event_counts as (
     select contract_year, deduction_type, count(distinct event_key) as events
-    from keyed
+    from evidenced
     where fee_basis = 'per_event'
         and not contradicted
     group by contract_year, deduction_type
@@ -250,7 +291,7 @@ event_counts as (
 
 pct_groups as (
     select distinct contract_year, deduction_type, group_label, charged_start, charged_end
-    from keyed
+    from evidenced
     where fee_basis = 'pct_of_base'
 ),
 
@@ -271,7 +312,7 @@ margin_groups as (
     select distinct
         contract_year, group_label, charged_start, charged_end, store_code, barcode,
         sales_vat_rate, margin_guarantee_pct
-    from keyed
+    from evidenced
     where fee_basis = 'margin_pct'
 ),
 
@@ -368,7 +409,7 @@ allowed as (
                 || ' - (that - supply cost '
                 || cast(cast(mc.supply_cost as decimal(16, 2)) as varchar) || '), at least 0'
         end as allowance_how
-    from keyed as k
+    from evidenced as k
     left join store_counts_year as scy
         on scy.contract_year = k.contract_year
         and scy.group_label = k.group_label
@@ -419,7 +460,7 @@ group_lines as (
             ),
             ''
         ) as group_lines
-    from keyed
+    from evidenced
     group by contract_year, deduction_type, group_label
 ),
 
@@ -453,7 +494,8 @@ final as (
             end as decimal(14, 2)
         ) as line_allowed,
         cast(ca.onhand_days as integer) as onhand_days,
-        cast(ca.zero_onhand_days as integer) as zero_onhand_days
+        cast(ca.zero_onhand_days as integer) as zero_onhand_days,
+        ca.slice_date
     from charged_allowance as ca
     inner join group_lines as gl
         on gl.contract_year = ca.contract_year

@@ -1,6 +1,7 @@
 -- int_deduction_line: one row per stg_deductions line of the chain, with the facts every
 -- later check needs: the statement date, the period charged, the contract year the line
 -- is attributed to, and its rank among lines with the same duplicate key.
+-- Incremental: the lines dated from :since on (the rank reads every earlier line).
 -- Rules: docs/models.md (int_deduction_line). Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -107,6 +108,9 @@ final as (
     inner join line_contract as lc
         on lc.statement_no = o.statement_no
         and lc.deduction_no = o.deduction_no
+    -- incremental: a line's facts depend on itself and on the lines dated before it
+    -- (duplicate rank), so a change dated d changes lines dated d or later only
+    where o.deduction_date >= :since
 )
 
 select * from final

@@ -266,11 +266,11 @@ graded as (
     select
         a.month,
         cast(
-            case when a.a_weight > 0 then round(a.a_points * 100 / a.a_weight, 2) end
+            case when a.a_weight > 0 then round(cast(a.a_points * 100 / a.a_weight as decimal(18, 6)), 2) end
             as decimal(7, 2)
         ) as attractiveness_score,
         cast(
-            case when a.s_weight > 0 then round(a.s_points * 100 / a.s_weight, 2) end
+            case when a.s_weight > 0 then round(cast(a.s_points * 100 / a.s_weight as decimal(18, 6)), 2) end
             as decimal(7, 2)
         ) as support_score,
         a.parts,

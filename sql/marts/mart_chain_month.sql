@@ -392,18 +392,18 @@ final as (
         cast(
             case
                 when selling_pairs = 0 then null
-                else round(cast(selling_units as decimal(18, 6)) * 7 / selling_pairs / month_days, 4)
+                else round(cast(cast(selling_units as decimal(18, 6)) * 7 / selling_pairs / month_days as decimal(18, 8)), 4)
             end as decimal(14, 4)
         ) as velocity,
         cast(
-            case when active_stores = 0 then null else round(sellout_amount / active_stores, 2) end
+            case when active_stores = 0 then null else round(cast(sellout_amount / active_stores as decimal(18, 6)), 2) end
             as decimal(16, 2)
         ) as sales_per_store,
         cast(active_area_m2 as bigint) as active_area_m2,
         cast(
             case
                 when active_area_m2 = 0 then null
-                else round(sellout_amount / active_area_m2, 2)
+                else round(cast(sellout_amount / active_area_m2 as decimal(18, 6)), 2)
             end as decimal(14, 2)
         ) as sales_per_m2,
         cast(lfl_stores as integer) as lfl_stores,

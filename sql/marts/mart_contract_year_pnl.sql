@@ -29,16 +29,9 @@ spend as (
 -- logic CTEs ----------------------------------------------------------------
 
 last_data as (
-    select max(d) as last_date
-    from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_invoices where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_deductions where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_payments where chain_code = :chain_code
-    ) as feed_dates
+    select last_data_date as last_date
+    from int_chain_as_of
+    where chain_code = :chain_code
 ),
 
 sell_in as (

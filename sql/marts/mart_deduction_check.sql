@@ -53,7 +53,8 @@ fee_checks as (
         group_lines,
         line_allowed,
         onhand_days,
-        zero_onhand_days
+        zero_onhand_days,
+        slice_date
     from int_deduction_fee
     where chain_code = :chain_code
 ),
@@ -81,6 +82,12 @@ stores as (
 sales as (
     select business_date, store_code, barcode, units, promo_units
     from raw_sales
+    where chain_code = :chain_code
+),
+
+contracts as (
+    select contract_year, end_date
+    from ref_contract
     where chain_code = :chain_code
 ),
 
@@ -114,6 +121,43 @@ ordered as (
         and lf.deduction_no = d.deduction_no
 ),
 
+-- Incremental slice (docs/models.md): the latest date whose data can change the line's
+-- result: a fee line's group horizon (int_deduction_fee), the last day of a promo
+-- line's promotion (its POS window), a rebate line's contract year end (the year's
+-- earnings and rebate lines), else its deduction date (earlier lines: duplicates).
+promo_ends as (
+    select promo_id, max(end_date) as promo_end
+    from promotions
+    group by promo_id
+),
+
+line_slices as (
+    select
+        o.*,
+        case
+            when fc.slice_date is not null then fc.slice_date
+            when o.deduction_type = 'promo_subsidy' and pe.promo_end > o.deduction_date
+                then pe.promo_end
+            when o.deduction_type = 'rebate' and c.end_date > o.deduction_date
+                then c.end_date
+            else o.deduction_date
+        end as slice_date
+    from ordered as o
+    left join fee_checks as fc
+        on fc.statement_no = o.statement_no
+        and fc.deduction_no = o.deduction_no
+    left join promo_ends as pe
+        on pe.promo_id = o.reference
+    left join contracts as c
+        on c.contract_year = o.contract_year
+),
+
+sliced as (
+    select *
+    from line_slices
+    where slice_date >= :since
+),
+
 -- Promo subsidy lines x the promotion's items they claim (reference = promo_id; the
 -- line's barcode when given, else every item of the promotion). The POS window is the
 -- line's period clipped to the promotion's dates (the whole promotion when no period).
@@ -136,7 +180,7 @@ promo_line_items as (
             when d.period_end is not null and d.period_end < p.end_date then d.period_end
             else p.end_date
         end as window_end
-    from deductions as d
+    from sliced as d
     inner join promotions as p
         on p.promo_id = d.reference
         and (d.barcode is null or p.barcode = d.barcode)
@@ -145,6 +189,12 @@ promo_line_items as (
 
 promo_barcodes as (
     select distinct barcode from promo_line_items
+),
+
+-- the days any claimed window covers, as bounds the sales read is planned on
+promo_days as (
+    select min(window_start) as first_day, max(window_end) as last_day
+    from promo_line_items
 ),
 
 -- POS units per store x item x day, only for items some promo line claims: the feed's
@@ -162,6 +212,8 @@ pos_daily as (
     from sales as s
     inner join promo_barcodes as pb
         on pb.barcode = s.barcode
+    inner join promo_days as pdays
+        on s.business_date between pdays.first_day and pdays.last_day
     cross join promo_feed as pf
     left join stores as st
         on st.store_code = s.store_code
@@ -245,6 +297,9 @@ rebate_earned_ranked as (
                 rp.as_of_date desc
         ) as pick
     from rebate_lines as rl
+    inner join sliced as sl
+        on sl.statement_no = rl.statement_no
+        and sl.deduction_no = rl.deduction_no
     inner join rebate_progress as rp
         on rp.contract_year = rl.contract_year
 ),
@@ -285,7 +340,7 @@ lines as (
         rc.earned_as_of,
         rc.rebate_earned,
         o.deduction_type = 'promo_subsidy' as is_promo
-    from ordered as o
+    from sliced as o
     left join fee_checks as fc
         on fc.statement_no = o.statement_no
         and fc.deduction_no = o.deduction_no
@@ -486,7 +541,8 @@ final as (
         case
             when c.dispute_from = 'deduction_date' then j.deduction_date
             else j.statement_date
-        end + c.dispute_window_days as dispute_deadline
+        end + c.dispute_window_days as dispute_deadline,
+        j.slice_date
     from judged as j
     left join chain as c
         on 1 = 1

@@ -32,16 +32,9 @@ line_facts as (
 -- age as of the chain's last data date (the latest file of any feed), so a re-run of
 -- the same data gives the same ages
 last_data as (
-    select max(d) as last_date
-    from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_invoices where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_deductions where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_payments where chain_code = :chain_code
-    ) as feed_dates
+    select last_data_date as last_date
+    from int_chain_as_of
+    where chain_code = :chain_code
 ),
 
 final as (

@@ -183,7 +183,7 @@ final as (
         iso_week,
         region,
         cast(units as bigint) as sellout_units,
-        cast(round(avg_price, 4) as decimal(14, 4)) as avg_unit_price,
+        cast(round(cast(avg_price as decimal(18, 8)), 4) as decimal(14, 4)) as avg_unit_price,
         cast(region_count as integer) as region_count,
         cast(gap as decimal(12, 6)) as price_gap,
         floor_price,

@@ -60,14 +60,14 @@ final as (
             case
                 when in_stock_days = 0 then null
                 when units_28d <= 0 then 0
-                else round(cast(units_28d as decimal(18, 6)) / in_stock_days, 4)
+                else round(cast(cast(units_28d as decimal(18, 6)) / in_stock_days as decimal(18, 8)), 4)
             end as decimal(14, 4)
         ) as lost_units,
         cast(
             case
                 when in_stock_days = 0 then null
                 when units_28d <= 0 then 0
-                else round(sales_amount_28d / in_stock_days, 2)
+                else round(cast(sales_amount_28d / in_stock_days as decimal(18, 6)), 2)
             end as decimal(14, 2)
         ) as lost_sales_amount,
         cast(in_stock_days as integer) as in_stock_days_28d,

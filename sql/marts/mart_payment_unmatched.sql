@@ -13,8 +13,8 @@ payments as (
 ),
 
 invoices as (
-    select distinct invoice_no
-    from stg_invoices
+    select invoice_no
+    from int_invoice_balance
     where chain_code = :chain_code
 ),
 

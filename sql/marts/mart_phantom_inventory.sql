@@ -100,7 +100,7 @@ final as (
         r.run_end,
         cast(r.zero_days as integer) as zero_days,
         n.on_hand_units,
-        cast(round(cast(t.units_84d as decimal(18, 6)) / 84, 4) as decimal(12, 4))
+        cast(round(cast(cast(t.units_84d as decimal(18, 6)) / 84 as decimal(18, 8)), 4) as decimal(12, 4))
             as trailing_daily_units,
         cast(r.run_end + 1 as date) as extends_on
     from runs as r

@@ -45,7 +45,7 @@ final as (
         region,
         units,
         sales_amount,
-        cast(round(sales_amount / units, 4) as decimal(14, 4)) as unit_price,
+        cast(round(cast(sales_amount / units as decimal(18, 8)), 4) as decimal(14, 4)) as unit_price,
         required_price,
         floor_price,
         promo_id,

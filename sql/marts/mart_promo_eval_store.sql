@@ -219,7 +219,12 @@ evaluated as (
         b.method,
         case when b.method = 'pre_28d' then b.free_days end as baseline_days,
         round(
-            case when b.method = 'pre_28d' then b.pre_daily when b.method = 'ly_yoy' then b.ly_daily end,
+            cast(
+                case
+                    when b.method = 'pre_28d' then b.pre_daily
+                    when b.method = 'ly_yoy' then b.ly_daily
+                end as decimal(18, 8)
+            ),
             4
         ) as baseline_daily,
         coalesce(ip.units, 0) as promo_units,

@@ -22,10 +22,13 @@ contracts as (
     where chain_code = :chain_code
 ),
 
+-- the tiers' bands (int_rebate_band; band 0, below the first threshold, earns nothing
+-- and is no tier)
 tiers as (
-    select contract_year, tier_no, threshold, rate
-    from ref_rebate_tier
+    select contract_year, tier_no, band_from as threshold, band_to as band_end, rate
+    from int_rebate_band
     where chain_code = :chain_code
+        and tier_no > 0
 ),
 
 -- effective promo_amount: stg_sales applies the promo sales rule (staging/stg_sales.sql)
@@ -58,26 +61,22 @@ invoices as (
 ),
 
 -- a rebate line counts towards the contract year of the period it settles
--- (period_start, else its date), as in mart_deduction_check, and is taken on its date
+-- (int_deduction_line.contract_year, as in mart_deduction_check), taken on its date
 rebate_deductions as (
-    select deduction_date, coalesce(period_start, deduction_date) as settles_on, amount
-    from stg_deductions
+    select deduction_date, contract_year, amount
+    from int_deduction_line
     where chain_code = :chain_code
         and deduction_type = 'rebate'
+        and contract_year is not null
 ),
 
 -- logic CTEs ----------------------------------------------------------------
 
--- The chain's last business date with any data (sales, invoices or deductions feed).
+-- The chain's last business date with sales, invoices or deductions.
 last_data as (
-    select max(d) as last_date
-    from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_invoices where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_deductions where chain_code = :chain_code
-    ) as feed_dates
+    select last_trade_date as last_date
+    from int_chain_as_of
+    where chain_code = :chain_code
 ),
 
 sell_out_daily as (
@@ -111,9 +110,9 @@ base_daily as (
 ),
 
 rebate_daily as (
-    select deduction_date as day, settles_on, sum(amount) as amount
+    select deduction_date as day, contract_year, sum(amount) as amount
     from rebate_deductions
-    group by deduction_date, settles_on
+    group by deduction_date, contract_year
 ),
 
 -- the first day the base's feed has data: last year counts only when it is covered
@@ -122,6 +121,11 @@ base_first_day as (
     select 'sell_out' as base, min(business_date) as first_day
     from stg_sales
     where chain_code = :chain_code
+        -- only when a contract of the slice rebates on sell-out (a scan of every sales
+        -- row otherwise)
+        and exists (
+            select 1 from contracts where rebate_base = 'sell_out' and end_date >= :since
+        )
     union all
     select 'sell_in' as base, min(invoice_date) from stg_invoices where chain_code = :chain_code
     union all
@@ -230,20 +234,9 @@ taken_ytd as (
         coalesce(sum(r.amount), 0) as rebate_taken
     from contract_days as d
     left join rebate_daily as r
-        on r.settles_on between d.start_date and d.end_date
+        on r.contract_year = d.contract_year
         and r.day <= d.as_of_date
     group by d.contract_year, d.as_of_date
-),
-
--- each tier's band: from its threshold up to the next tier's threshold
-tier_bands as (
-    select
-        contract_year,
-        tier_no,
-        threshold,
-        rate,
-        lead(threshold) over (partition by contract_year order by threshold) as band_end
-    from tiers
 ),
 
 -- Projection: seasonal (base YTD x LY whole year / LY over the same elapsed days) when
@@ -313,7 +306,7 @@ reached as (
             end - t.threshold
         ) as band_rebate
     from progress as p
-    inner join tier_bands as t
+    inner join tiers as t
         on t.contract_year = p.contract_year
         and t.threshold <= p.eligible_base
 ),

@@ -3,16 +3,18 @@
 -- runs from its threshold to the next one (the top band is open). Retroactive: the rate
 -- reached applies to every band; stepped: each band earns its own tier's rate (tier 0
 -- earns nothing). Domain: domain.md section 5. Rules: docs/models.md.
--- Portable SQL (DuckDB and PostgreSQL).
+-- Incremental: the as-of days from :since on. Portable SQL (DuckDB and PostgreSQL).
 
 with
 
 -- import CTEs ---------------------------------------------------------------
 
+-- incremental: the as-of days from :since on (each row reads its progress row only)
 progress as (
     select contract_year, as_of_date, eligible_base_ytd, rate_reached
     from mart_rebate_progress
     where chain_code = :chain_code
+        and as_of_date >= :since
 ),
 
 contracts as (
@@ -21,27 +23,13 @@ contracts as (
     where chain_code = :chain_code
 ),
 
-tiers as (
-    select contract_year, tier_no, threshold, rate
-    from ref_rebate_tier
+bands as (
+    select contract_year, tier_no, band_from, band_to, rate
+    from int_rebate_band
     where chain_code = :chain_code
 ),
 
 -- logic CTEs ----------------------------------------------------------------
-
-bands as (
-    select
-        contract_year,
-        tier_no,
-        threshold as band_from,
-        lead(threshold) over (partition by contract_year order by threshold) as band_to,
-        rate
-    from tiers
-    union all
-    select contract_year, 0 as tier_no, 0 as band_from, min(threshold) as band_to, 0 as rate
-    from tiers
-    group by contract_year
-),
 
 rows_per_band as (
     select

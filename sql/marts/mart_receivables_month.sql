@@ -8,9 +8,44 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
-invoice_lines as (
-    select invoice_no, invoice_date, net_amount, vat_amount
-    from stg_invoices
+-- one import of the chain's invoices per use: PostgreSQL materializes a CTE referenced
+-- more than once (every invoice) and inlines one referenced once (the lookups by
+-- invoice_no then use the primary key)
+-- the invoices per day (one due date per day): a day whose payments all fall by a
+-- month's end has its final balances then
+invoice_days as (
+    select invoice_date, due_date, gross_amount, open_balance, open_positive, last_payment_date
+    from int_invoice_day
+    where chain_code = :chain_code
+),
+
+-- the invoices of the days with a payment after the slice's start, for the months
+-- whose end comes before such a payment
+invoices_for_balances as (
+    select invoice_no, invoice_date, due_date, gross_amount, open_balance, last_payment_date
+    from int_invoice_balance
+    where chain_code = :chain_code
+        and invoice_date in (
+            select invoice_date from int_invoice_day
+            where chain_code = :chain_code and last_payment_date >= :since
+        )
+),
+
+invoices_for_payments as (
+    select invoice_no, invoice_date
+    from int_invoice_balance
+    where chain_code = :chain_code
+),
+
+invoices_for_unknown as (
+    select invoice_no
+    from int_invoice_balance
+    where chain_code = :chain_code
+),
+
+invoices_for_span as (
+    select invoice_date
+    from int_invoice_day
     where chain_code = :chain_code
 ),
 
@@ -20,37 +55,28 @@ payments as (
     where chain_code = :chain_code
 ),
 
+-- the payments of the slice's months (:since is a month start): paid amounts, days to
+-- pay and unmatched payments of a month read its own payments only
+slice_payments as (
+    select invoice_no, payment_date, amount
+    from stg_payments
+    where chain_code = :chain_code
+        and payment_date >= :since
+),
+
 chain as (
     select payment_terms_days
     from ref_chain
     where chain_code = :chain_code
 ),
 
+as_of as (
+    select last_data_date as last_date
+    from int_chain_as_of
+    where chain_code = :chain_code
+),
+
 -- logic CTEs ----------------------------------------------------------------
-
-last_data as (
-    select max(d) as last_date
-    from (
-        select max(business_date) as d from raw_sales where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_invoices where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_deductions where chain_code = :chain_code
-        union all
-        select max(business_date) from stg_payments where chain_code = :chain_code
-    ) as feed_dates
-),
-
-invoices as (
-    select
-        i.invoice_no,
-        min(i.invoice_date) as invoice_date,
-        min(i.invoice_date) + max(c.payment_terms_days) as due_date,
-        sum(i.net_amount + i.vat_amount) as gross_amount
-    from invoice_lines as i
-    cross join chain as c
-    group by i.invoice_no
-),
 
 -- payments on known invoices, with their days to pay (a payment dated before its
 -- invoice counts 0 days: it did not take the chain any time)
@@ -63,23 +89,23 @@ known_payments as (
             when p.payment_date > i.invoice_date then cast(p.payment_date - i.invoice_date as integer)
             else 0
         end as days_to_pay
-    from payments as p
-    inner join invoices as i
+    from slice_payments as p
+    inner join invoices_for_payments as i
         on i.invoice_no = p.invoice_no
 ),
 
 unknown_payments as (
     select p.payment_date, p.amount
-    from payments as p
-    where not exists (select 1 from invoices as i where i.invoice_no = p.invoice_no)
+    from slice_payments as p
+    where not exists (select 1 from invoices_for_unknown as i where i.invoice_no = p.invoice_no)
 ),
 
 span as (
     select
         cast(date_trunc('month', min(i.invoice_date)) as date) as first_month,
         ld.last_date
-    from invoices as i
-    cross join last_data as ld
+    from invoices_for_span as i
+    cross join as_of as ld
     group by ld.last_date
 ),
 
@@ -103,50 +129,95 @@ months as (
         and cast(s.first_month + g.n * interval '1 month' as date) >= :since
 ),
 
+-- An invoice whose payments are all dated on or before the as-of date has its final
+-- open balance then (int_invoice_balance); only one paid after it (a past month's
+-- invoice paid later) reads its payments up to the as-of date.
 paid_as_of as (
     select m.as_of_date, p.invoice_no, sum(p.amount) as paid
     from months as m
-    inner join known_payments as p
-        on p.payment_date <= m.as_of_date
+    inner join invoices_for_balances as i
+        on i.invoice_date <= m.as_of_date
+        and i.last_payment_date > m.as_of_date
+    inner join payments as p
+        on p.invoice_no = i.invoice_no
+        and p.payment_date <= m.as_of_date
     group by m.as_of_date, p.invoice_no
 ),
 
+-- open balances as of each month end: whole days whose payments all fall by then, and
+-- the invoices of the other days one by one (those paid later read their payments up
+-- to the month end)
 balances as (
     select
         m.month,
         m.as_of_date,
-        i.invoice_date,
-        i.gross_amount,
-        i.gross_amount - coalesce(pa.paid, 0) as open_balance,
+        d.invoice_date,
+        d.gross_amount,
+        d.open_balance,
+        d.open_positive,
+        d.due_date
+    from months as m
+    inner join invoice_days as d
+        on d.invoice_date <= m.as_of_date
+        and (d.last_payment_date is null or d.last_payment_date <= m.as_of_date)
+    union all
+    select
+        o.month,
+        o.as_of_date,
+        o.invoice_date,
+        o.gross_amount,
+        o.open_balance,
+        case when o.open_balance > 0 then o.open_balance else 0 end as open_positive,
+        o.due_date
+    from (
+        select
+            m.month,
+            m.as_of_date,
+            i.invoice_date,
+            i.due_date,
+            i.gross_amount,
+            case
+                when i.last_payment_date is null or i.last_payment_date <= m.as_of_date
+                    then i.open_balance
+                else i.gross_amount - coalesce(pa.paid, 0)
+            end as open_balance
+        from months as m
+        inner join invoices_for_balances as i
+            on i.invoice_date <= m.as_of_date
+        inner join invoice_days as d
+            on d.invoice_date = i.invoice_date
+            and d.last_payment_date > m.as_of_date
+        left join paid_as_of as pa
+            on pa.as_of_date = m.as_of_date
+            and pa.invoice_no = i.invoice_no
+    ) as o
+),
+
+aged_balances as (
+    select
+        b.*,
         case
-            when m.as_of_date > i.due_date then cast(m.as_of_date - i.due_date as integer)
+            when b.as_of_date > b.due_date then cast(b.as_of_date - b.due_date as integer)
             else 0
         end as days_past_due
-    from months as m
-    inner join invoices as i
-        on i.invoice_date <= m.as_of_date
-    left join paid_as_of as pa
-        on pa.as_of_date = m.as_of_date
-        and pa.invoice_no = i.invoice_no
+    from balances as b
 ),
 
 balance_totals as (
     select
         month,
         sum(open_balance) as open_receivables,
-        sum(case when open_balance > 0 and days_past_due > 0 then open_balance else 0 end)
-            as overdue_amount,
-        sum(case when open_balance > 0 and days_past_due between 1 and 30
-            then open_balance else 0 end) as overdue_0_30,
-        sum(case when open_balance > 0 and days_past_due between 31 and 60
-            then open_balance else 0 end) as overdue_31_60,
-        sum(case when open_balance > 0 and days_past_due between 61 and 90
-            then open_balance else 0 end) as overdue_61_90,
-        sum(case when open_balance > 0 and days_past_due > 90
-            then open_balance else 0 end) as overdue_90_plus,
+        sum(case when days_past_due > 0 then open_positive else 0 end) as overdue_amount,
+        sum(case when days_past_due between 1 and 30 then open_positive else 0 end)
+            as overdue_0_30,
+        sum(case when days_past_due between 31 and 60 then open_positive else 0 end)
+            as overdue_31_60,
+        sum(case when days_past_due between 61 and 90 then open_positive else 0 end)
+            as overdue_61_90,
+        sum(case when days_past_due > 90 then open_positive else 0 end) as overdue_90_plus,
         sum(case when invoice_date > as_of_date - 90 then gross_amount else 0 end)
             as sell_in_gross_90d
-    from balances
+    from aged_balances
     group by month
 ),
 

@@ -13,15 +13,11 @@ deduction_lines as (
     where chain_code = :chain_code
 ),
 
-invoice_lines as (
-    select invoice_no, invoice_date, net_amount, vat_amount
-    from stg_invoices
-    where chain_code = :chain_code
-),
-
-payments as (
-    select invoice_no, amount
-    from stg_payments
+-- gross and paid (payments of any date) of the invoices per invoice date: a statement
+-- settles whole invoice dates
+invoice_days as (
+    select invoice_date, invoice_count, gross_amount, paid_amount
+    from int_invoice_day
     where chain_code = :chain_code
 ),
 
@@ -45,33 +41,16 @@ statement_windows as (
     from statements as s
 ),
 
-invoices as (
-    select
-        invoice_no,
-        min(invoice_date) as invoice_date,
-        sum(net_amount + vat_amount) as gross_amount
-    from invoice_lines
-    group by invoice_no
-),
-
-paid as (
-    select invoice_no, sum(amount) as paid_amount
-    from payments
-    group by invoice_no
-),
-
 settled as (
     select
         w.statement_no,
-        count(i.invoice_no) as invoice_count,
+        coalesce(sum(i.invoice_count), 0) as invoice_count,
         coalesce(sum(i.gross_amount), 0) as invoiced_gross,
-        coalesce(sum(p.paid_amount), 0) as paid_amount
+        coalesce(sum(i.paid_amount), 0) as paid_amount
     from statement_windows as w
-    left join invoices as i
+    left join invoice_days as i
         on i.invoice_date <= w.statement_date
         and (w.previous_date is null or i.invoice_date > w.previous_date)
-    left join paid as p
-        on p.invoice_no = i.invoice_no
     group by w.statement_no
 ),
 

@@ -172,14 +172,14 @@ final as (
         cast(
             case
                 when selling_items = 0 then null
-                else round(cast(selling_units as decimal(18, 6)) * 7 / selling_items / month_days, 4)
+                else round(cast(cast(selling_units as decimal(18, 6)) * 7 / selling_items / month_days as decimal(18, 8)), 4)
             end as decimal(14, 4)
         ) as velocity,
         cast(case when sellout_units > 0 then sellout_amount end as decimal(16, 2))
             as sales_per_store,
         cast(area_m2 as integer) as area_m2,
         cast(
-            case when area_m2 > 0 then round(sellout_amount / area_m2, 2) end as decimal(14, 2)
+            case when area_m2 > 0 then round(cast(sellout_amount / area_m2 as decimal(18, 6)), 2) end as decimal(14, 2)
         ) as sales_per_m2,
         cast(
             case
