@@ -175,9 +175,7 @@ def _frames(n: int) -> dict[str, pd.DataFrame]:
                     paid_amount=0,
                     open_balance=11300,
                     last_payment_date=None,
-                    as_of_date=date(2026, 10, 31),
-                    days_overdue=0,
-                    aging_bucket="not_due",
+                    last_business_date=date(2026, 10, 31),
                 )
             )
         for d in range(31):
@@ -270,7 +268,10 @@ def _frames(n: int) -> dict[str, pd.DataFrame]:
         "mart_rebate_progress": rebates,
         "mart_deduction_check": deds,
         "mart_deduction_review": review,
-        "mart_invoice_balance": invoices,
+        "int_invoice_balance": invoices,  # mart_invoice_balance is a view over it
+        "int_chain_as_of": [
+            dict(chain_code=f"C{i:04d}", last_data_date=date(2026, 10, 31)) for i in range(n)
+        ],
         "ops_chain_day": days,
         "mart_price_below_floor": below,
         "mart_oos_day": oos,

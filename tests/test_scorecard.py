@@ -115,11 +115,12 @@ def _insert(conn: sa.Connection, table: str, rows: list[dict]) -> None:
 
 
 def _invoice(chain, no, invoice_date, due, gross, open_balance):
+    """An int_invoice_balance row (mart_invoice_balance is a view over it)."""
     paid = Decimal(gross) - Decimal(open_balance)
     return dict(chain_code=chain, invoice_no=no, invoice_date=invoice_date, due_date=due,
                 gross_amount=Decimal(gross), paid_amount=paid,
                 open_balance=Decimal(open_balance), last_payment_date=None,
-                as_of_date=OCT_END, days_overdue=0, aging_bucket="not_due")  # fmt: skip
+                last_business_date=OCT_END)  # fmt: skip
 
 
 def _day(chain, day, status):
@@ -478,7 +479,8 @@ def seed(engine: sa.Engine) -> None:
             _insert(conn, table, rows_)
         _insert(conn, "ops_chain_day", days)
         _insert(conn, "mart_deduction_review", review)
-        _insert(conn, "mart_invoice_balance", invoices)
+        _insert(conn, "int_invoice_balance", invoices)
+        _insert(conn, "int_chain_as_of", [dict(chain_code="CRF", last_data_date=OCT_END)])
         _insert(conn, "mart_chain_week", weeks)
         _insert(conn, "mart_chain_month", months)
         _insert(conn, "mart_store_month", stores)
