@@ -17,7 +17,10 @@ imported at parse time.
   a late file is picked up), and ``on_failure_callback`` mails the data team. The
   scorecards run once every chain finished, whatever its state, and only send what is
   complete (``ka_pipeline.release``); a backfill run mails nothing unless its
-  ``scorecards`` param is ``always``.
+  ``scorecards`` param is ``always``. Weekly and monthly (``KA_SCORECARD_PERIODS``,
+  default both): the Monday run (business date Sunday) sends the ISO week before, the
+  first run after a month end the month, each once per outbox key
+  ``owner|week|month|period start``; managers get one team roll-up.
 * **Assets**: the warehouse tables a run updates, so downstream DAGs can be scheduled
   on them.
 """

@@ -1,4 +1,4 @@
-"""The ``ka-pipeline`` command: demo, run, backfill, status, migrate.
+"""The ``ka-pipeline`` command: demo, run, backfill, status, migrate, scorecards, preview.
 
 Exit codes: 0 success; 1 a chain failed, a file was rejected or is missing, a mail was
 not delivered, or the warehouse is busy or unreachable; 2 bad arguments or configuration.
@@ -133,6 +133,89 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _period_and_cards(args: argparse.Namespace, settings: Settings):
+    """The last period of ``--period`` ended on or before ``--date`` (the business date,
+    as in ``run``), and its scorecards: the owners' (or ``--owner``'s), with the gaps
+    of incomplete days stated, plus the managers' roll-ups when no owner is given."""
+    from dataclasses import replace
+
+    from ka_pipeline.daystatus import period_gaps
+    from ka_pipeline.scorecard import CLI_KINDS, build_rollups, build_scorecards, last_ended
+    from ka_pipeline.warehouse import connect
+
+    engine = connect(settings.warehouse_url)
+    period = last_ended(CLI_KINDS[args.period], args.date)
+    owner = getattr(args, "owner", None)
+    team = owner is not None and owner.startswith("team-")
+    cards = [] if team else build_scorecards(
+        engine, period.kind, period.start, args.date, [owner] if owner else None
+    )  # fmt: skip
+    if owner is None or team:
+        cards += build_rollups(
+            engine, period.kind, period.start, args.date, [owner] if team else None
+        )
+    if owner is not None and not cards:
+        raise KaError(f"--owner {owner}: no such owner with a chain (ref_owner, ref_chain)")
+    with engine.connect() as conn:
+        cards = [
+            replace(c, gaps=period_gaps(conn, [x.code for x in c.chains], period.start, period.end))
+            for c in cards
+        ]
+    return engine, period, cards
+
+
+def cmd_scorecards(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace as with_
+
+    from ka_pipeline.delivery import deliver, parse_smtp_url
+    from ka_pipeline.scorecard import render
+
+    if args.mail_from:
+        settings = with_(settings, mail_from=args.mail_from)
+    if settings.smtp_url and not args.dry_run:
+        parse_smtp_url(settings.smtp_url)
+    engine, period, cards = _period_and_cards(args, settings)
+    print(f"{period.kind} {period.start}..{period.end}, as of {args.date}: {len(cards)} mail(s)")
+    failed = 0
+    for card in cards:
+        mail = render(card)
+        if args.dry_run:
+            files = ", ".join(f"{n} ({len(b):,} bytes)" for n, b in mail.attachments.items())
+            print(f"  {mail.key} -> {mail.to}: {mail.subject}" + (f"; {files}" if files else ""))
+            continue
+        result = deliver(engine, settings, mail)
+        failed += result.outcome == "failed"
+        print(f"  {result}")
+    return 1 if failed else 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    import base64
+
+    from ka_pipeline.delivery import safe_name
+    from ka_pipeline.scorecard import render
+
+    _, period, cards = _period_and_cards(args, settings)
+    out = args.out or settings.home / "preview"
+    out.mkdir(parents=True, exist_ok=True)
+    for card in cards:
+        mail = render(card)
+        page = mail.html
+        for cid, png in mail.inline_images.items():
+            page = page.replace(
+                f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode()
+            )
+        stem = f"{safe_name(card.owner.code)}_{period.kind}_{period.start}"
+        written = [out / f"{stem}.html", out / f"{stem}.txt"]
+        written[0].write_text(page, encoding="utf-8")
+        written[1].write_text(mail.text, encoding="utf-8")
+        for name, data in mail.attachments.items():
+            written.append(out / name)
+            written[-1].write_bytes(data)
+        print(f"{mail.subject}\n  " + "\n  ".join(str(p) for p in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ka-pipeline",
@@ -178,6 +261,25 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20)
     status.add_argument("--chain")
     status.set_defaults(func=cmd_status)
+
+    periods = ("weekly", "monthly")
+    cards = sub.add_parser(
+        "scorecards",
+        help="build and send the scorecards of the last week or month ended by --date",
+    )
+    cards.add_argument("--period", choices=periods, required=True)
+    cards.add_argument("--date", type=_date, required=True, help="business date YYYY-MM-DD")
+    cards.add_argument("--owner", help="only this owner (or a roll-up: team-<manager email>)")
+    cards.add_argument("--dry-run", action="store_true", help="show what would go; write nothing")
+    cards.add_argument("--mail-from", help="the sender (default $KA_MAIL_FROM)")
+    cards.set_defaults(func=cmd_scorecards)
+
+    preview = sub.add_parser("preview", help="write a scorecard as HTML, text and XLSX files")
+    preview.add_argument("--owner", required=True, help="owner code, or team-<manager email>")
+    preview.add_argument("--period", choices=periods, required=True)
+    preview.add_argument("--date", type=_date, required=True, help="business date YYYY-MM-DD")
+    preview.add_argument("--out", type=Path, help="folder (default <KA_HOME>/preview)")
+    preview.set_defaults(func=cmd_preview)
 
     migrate = sub.add_parser("migrate", help="bring the warehouse schema up to date")
     migrate.set_defaults(func=cmd_migrate)

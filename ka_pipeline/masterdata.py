@@ -110,7 +110,7 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
     return {
         "ref_owner": owners,
         "ref_chain": chains,
-        "ref_store": config.stores[[*MASTER_COLUMNS["stores"], "store_class"]],
+        "ref_store": _stores(config.stores),
         "ref_product": config.products[list(MASTER_COLUMNS["products"])],
         # store_classes is optional in listings.csv (absent: must-carry in every store)
         "ref_listing": config.listings[
@@ -124,6 +124,15 @@ def _frames(config: Config) -> dict[str, pd.DataFrame]:
         "ref_account_criterion": pd.DataFrame(criterion_rows(config.analytics)),
         "ref_analytics_setting": pd.DataFrame(setting_rows(config.analytics)),
     }
+
+
+def _stores(stores: pd.DataFrame) -> pd.DataFrame:
+    """ref_store rows; ``name_en`` is optional in stores.csv (null where not given, also
+    for a store frame built without the column)."""
+    frame = stores.reindex(
+        columns=[*MASTER_COLUMNS["stores"], *MASTER_OPTIONAL_COLUMNS["stores"], "store_class"]
+    )
+    return frame.astype({"name_en": object}).where(frame.notna(), None)
 
 
 def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:

@@ -107,7 +107,7 @@ def test_two_forced_runs_at_once_equal_one_run(
     alone = _cli(single_home, _env(single_url, port), *args)
     out, err = alone.communicate(timeout=300)
     assert alone.returncode == 0, out + err
-    assert len(collector.envelopes) == 2  # ann and wang
+    assert len(collector.envelopes) == 3  # ann, wang, and the roll-up to ann's manager
     collector.envelopes.clear()
 
     home = copy_fixture("mini", tmp_path / "home")
@@ -128,6 +128,7 @@ def test_two_forced_runs_at_once_equal_one_run(
         == one["outbox"]
         == [
             ("ann|month|2026-10-01", "sent"),
+            ("team-boss@example.com|month|2026-10-01", "sent"),
             ("wang|month|2026-10-01", "sent"),
         ]
     )

@@ -128,11 +128,49 @@ def test_dag_test_runs_the_night_on_the_embedded_defaults(
     assert rows(engine, "select count(*) as n from mart_chain_month")[0].n == 2
     # 31 October is a month end and both chains' Octobers are complete (each from its
     # first day): one scorecard per owner in the outbox
-    assert sorted(p.name for p in (home / "outbox").rglob("*.eml")) == ["ann.eml", "wang.eml"]
+    assert sorted(p.name for p in (home / "outbox").glob("2026-10/*.eml")) == [
+        "ann.eml",
+        "wang.eml",
+    ]
+    # and ann's manager (boss@example.com) one roll-up of the team
+    assert [p.name[:10] for p in (home / "outbox").glob("2026-10/teams/*.eml")] == ["team-boss_"]
     # progress is ordinary output: INFO, never an error, with the business date
     log = done.stdout + done.stderr
     assert "AAA: business date 2026-10-31" in log
     assert "ERROR" not in log.replace("_ERROR", "")
+    engine.dispose()
+
+
+def test_the_monday_run_sends_the_weekly_scorecards_of_the_week_before_once(
+    airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The 04:00 run of Monday 2 November loads Sunday 1 November, the last day of ISO
+    week 44 (26 October - 1 November): with every day ok from the chains' first file,
+    the week goes out to each owner and, as a roll-up, to the manager; run again, the
+    outbox keys (owner|week|2026-10-26) send nothing twice."""
+    home = copy_fixture("mini", tmp_path / "home")
+    aaa = home / "feeds" / "AAA" / "sales"
+    text = (aaa / "AAA_sales_20261031.csv").read_text(encoding="utf-8")
+    (aaa / "AAA_sales_20261101.csv").write_text(text.replace("2026-10-31", "2026-11-01"))
+    bbb = home / "feeds" / "BBB" / "sales"
+    text = (bbb / "销售_20261031.csv").read_text(encoding="gbk")
+    (bbb / "销售_20261101.csv").write_text(text.replace("2026/10/31", "2026/11/01"), "gbk")
+    env = {**airflow_env, "KA_HOME": str(home)}
+    for name in ("KA_WAREHOUSE_URL", "KA_SMTP_URL", "AIRFLOW_CONN_KA_WAREHOUSE"):
+        env.pop(name, None)
+    for _ in range(2):
+        done = _dag_test(env, "2026-11-01T20:00:00+00:00")
+        assert "STATE success" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    week = home / "outbox" / "week-2026-10-26"
+    assert sorted(p.name for p in week.glob("*.eml")) == ["ann.eml", "wang.eml"]
+    assert len(list(week.glob("teams/*.eml"))) == 1
+    engine = connect(f"duckdb:///{home / 'warehouse.duckdb'}")
+    keys = rows(engine, "select message_key, version from ops_outbox order by message_key")
+    assert [(k.message_key, k.version) for k in keys] == [
+        ("ann|week|2026-10-26", 1),
+        ("team-boss@example.com|week|2026-10-26", 1),
+        ("wang|week|2026-10-26", 1),
+    ]
     engine.dispose()
 
 

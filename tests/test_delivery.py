@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_scorecard import AS_OF, OCT, OCT_END, make_config, seed
+from test_scorecard import AS_OF, OCT, seed
 
-from ka_pipeline.delivery import outbox_paths, parse_smtp_url, send_scorecards
+from ka_pipeline.delivery import outbox_paths, parse_smtp_url
 from ka_pipeline.errors import ConfigError
+from ka_pipeline.release import send_scorecards as send_period
 from ka_pipeline.settings import Settings
 
 
@@ -26,6 +27,11 @@ def _settings(tmp_path: Path, smtp_url: str | None) -> Settings:
         smtp_url=smtp_url,
         mail_from="KA Pipeline <ka@supplier.example.com>",
     )
+
+
+def _send(engine, settings, rollups=False):
+    """Every owner's October scorecard now (the manager's roll-up only when asked)."""
+    return send_period(engine, settings, "month", OCT, AS_OF, rollups=rollups)
 
 
 def _outbox(engine) -> dict[str, tuple]:
@@ -49,20 +55,20 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
     seed(engine)
     start()
     settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     assert [(r.owner_code, r.outcome, r.status) for r in results] == [
         ("JS", "sent", "sent"),
         ("LN", "sent", "sent"),
     ]
     assert len(collector.envelopes) == 2
     by_rcpt = {tuple(sorted(e.rcpt_tos)): e for e in collector.envelopes}
-    ln = by_rcpt[("li.na@example.com", "wang.qiang@example.com")]  # manager in Cc
+    ln = by_rcpt[("li.na@example.com",)]  # no Cc: the manager gets the roll-up
     js = by_rcpt[("john.smith@example.com",)]
     assert ln.mail_from == "ka@supplier.example.com"
 
     msg = message_from_bytes(ln.content, policy=policy.default)
     assert msg["Subject"] == "【KA月度记分卡】2026年10月 · 家乐福、大润发"
-    assert msg["To"] == "li.na@example.com" and msg["Cc"] == "wang.qiang@example.com"
+    assert msg["To"] == "li.na@example.com" and msg["Cc"] is None  # the manager gets the roll-up
     assert msg["Message-ID"].endswith("@supplier.example.com>") and msg["Date"]
     assert msg.get_content_type() == "multipart/mixed"
     alternative, attachment = msg.get_payload()
@@ -78,9 +84,11 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
         assert image.get_content_type() == "image/png"
         assert image.get_content().startswith(b"\x89PNG")
         assert f"cid:{image['Content-ID'].strip('<>')}" in html.get_content()
-    assert attachment.get_filename() == "deductions-to-dispute_LN_2026-10.csv"
-    assert attachment.get_content_type() == "text/csv"
-    assert attachment.get_payload(decode=True).startswith(b"\xef\xbb\xbf")
+    assert attachment.get_filename() == "scorecard-details_LN_2026-10.xlsx"
+    assert attachment.get_content_type() == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert attachment.get_payload(decode=True).startswith(b"PK")  # a zip: the workbook
 
     en = message_from_bytes(js.content, policy=policy.default)
     assert en["Subject"] == "[KA monthly scorecard] October 2026 · Walmart"
@@ -94,7 +102,7 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
     assert all(v[3] is not None for v in state.values())  # sent_at
 
     files = _files(tmp_path)
-    again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    again = _send(engine, settings)
     assert [(r.outcome, r.status) for r in again] == [("skipped", "sent")] * 2
     assert len(collector.envelopes) == 2  # nothing sent twice
     assert _files(tmp_path) == files  # no file written again
@@ -104,7 +112,7 @@ def test_smtp_delivery_exactly_once(engine, tmp_path, smtp_server):
 def test_outbox_only_without_smtp(engine, tmp_path):
     seed(engine)
     settings = _settings(tmp_path, None)
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     assert [(r.outcome, r.status) for r in results] == [("written", "written")] * 2
     folder = tmp_path / "outbox" / "2026-10"
     assert sorted(p.name for p in folder.iterdir()) == ["JS.eml", "JS.html", "LN.eml", "LN.html"]
@@ -123,7 +131,7 @@ def test_outbox_only_without_smtp(engine, tmp_path):
     assert row[:2] == ("written", 0)
     assert row[2] == str(folder / "LN.eml") and row[4] == "zh-CN" and str(row[5]) == "2026-10-31"
     files = _files(tmp_path)
-    again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    again = _send(engine, settings)
     assert [r.outcome for r in again] == ["skipped", "skipped"]
     assert _files(tmp_path) == files
     assert not list(tmp_path.rglob("*.tmp"))
@@ -133,7 +141,7 @@ def test_smtp_outage_then_retry(engine, tmp_path, smtp_server):
     port, start, stop, collector = smtp_server
     seed(engine)
     settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")  # nothing listening yet
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     assert [(r.outcome, r.status) for r in results] == [("failed", "failed")] * 2
     assert all(r.error for r in results)
     state = _outbox(engine)
@@ -141,7 +149,7 @@ def test_smtp_outage_then_retry(engine, tmp_path, smtp_server):
     eml_before = (tmp_path / "outbox" / "2026-10" / "LN.eml").read_bytes()
 
     start()
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     assert [(r.outcome, r.status) for r in results] == [("sent", "sent")] * 2
     assert len(collector.envelopes) == 2
     ln = next(e for e in collector.envelopes if "li.na@example.com" in e.rcpt_tos)
@@ -150,7 +158,7 @@ def test_smtp_outage_then_retry(engine, tmp_path, smtp_server):
     assert all(v[0] == "sent" and v[1] == 2 and v[2] is None for v in state.values())
 
     stop()  # a third run needs no server: nothing is left to send
-    again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    again = _send(engine, settings)
     assert [r.outcome for r in again] == ["skipped", "skipped"]
     assert len(collector.envelopes) == 2
 
@@ -158,12 +166,12 @@ def test_smtp_outage_then_retry(engine, tmp_path, smtp_server):
 def test_written_rows_go_out_once_smtp_is_configured(engine, tmp_path, smtp_server):
     port, start, _stop, collector = smtp_server
     seed(engine)
-    send_scorecards(engine, _settings(tmp_path, None), make_config(), OCT, OCT_END, AS_OF)
+    _send(engine, _settings(tmp_path, None))
     start()
     settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     assert [r.outcome for r in results] == ["sent", "sent"]
-    send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    _send(engine, settings)
     assert len(collector.envelopes) == 2
 
 
@@ -212,9 +220,9 @@ def test_a_421_at_quit_after_the_mail_was_accepted_is_still_sent(engine, tmp_pat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         settings = _settings(tmp_path, f"smtp://127.0.0.1:{server.server_address[1]}")
-        results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+        results = _send(engine, settings)
         assert [(r.outcome, r.status) for r in results] == [("sent", "sent")] * 2
-        again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+        again = _send(engine, settings)
         assert [r.outcome for r in again] == ["skipped", "skipped"]
         assert len(_QuitWith421.accepted) == 2  # not sent again
     finally:
@@ -229,7 +237,7 @@ def test_an_eml_write_error_fails_that_owner_only_and_leaves_no_tmp(engine, tmp_
     # something in the way of JS's file only: its .tmp path is a folder
     (tmp_path / "outbox" / "2026-10" / "JS.eml.tmp").mkdir(parents=True)
     settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
-    results = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    results = _send(engine, settings)
     by_owner = {r.owner_code: r for r in results}
     assert by_owner["JS"].outcome == "failed" and "cannot write" in by_owner["JS"].error
     assert by_owner["LN"].outcome == "sent"  # the other owner still went out
@@ -237,7 +245,7 @@ def test_an_eml_write_error_fails_that_owner_only_and_leaves_no_tmp(engine, tmp_
     leftovers = [p for p in (tmp_path / "outbox").rglob("*.tmp") if p.is_file()]
     assert leftovers == []
     (tmp_path / "outbox" / "2026-10" / "JS.eml.tmp").rmdir()
-    again = send_scorecards(engine, settings, make_config(), OCT, OCT_END, AS_OF)
+    again = _send(engine, settings)
     assert [(r.owner_code, r.outcome) for r in again] == [("JS", "sent"), ("LN", "skipped")]
     assert len(collector.envelopes) == 2
 
@@ -255,3 +263,23 @@ def test_owner_codes_that_clean_to_the_same_name_get_their_own_files(tmp_path):
         "wang_fang-"
     )
     assert outbox_paths(settings, "ann", "month", OCT, version=2)[0].name == "ann.r2.eml"
+
+
+def test_the_manager_gets_one_rollup_once(engine, tmp_path, smtp_server):
+    port, start, _stop, collector = smtp_server
+    seed(engine)
+    start()
+    settings = _settings(tmp_path, f"smtp://127.0.0.1:{port}")
+    results = _send(engine, settings, rollups=True)
+    assert [(r.owner_code, r.outcome) for r in results] == [
+        ("JS", "sent"),
+        ("LN", "sent"),
+        ("team-wang.qiang@example.com", "sent"),
+    ]
+    rollups = [e for e in collector.envelopes if e.rcpt_tos == ["wang.qiang@example.com"]]
+    assert len(rollups) == 1
+    msg = message_from_bytes(rollups[0].content, policy=policy.default)
+    assert msg["Subject"] == "【KA团队记分卡】2026年10月 · 3个系统"
+    assert msg["X-KA-Message-Key"] == "team-wang.qiang@example.com|month|2026-10-01"
+    again = _send(engine, settings, rollups=True)
+    assert [r.outcome for r in again] == ["skipped"] * 3 and len(collector.envelopes) == 3

@@ -131,7 +131,7 @@ def test_running_a_date_twice_changes_nothing(home: Path) -> None:
     before = dump_tables(engine)
     outbox_before = sorted(p.relative_to(home) for p in settings.outbox_dir.rglob("*"))
     mtimes = {p: p.stat().st_mtime_ns for p in settings.outbox_dir.rglob("*.eml")}
-    assert len(mtimes) == 2  # one scorecard per owner: ann and wang
+    assert len(mtimes) == 3  # one scorecard per owner (ann, wang), ann's manager's roll-up
     assert first.mails
 
     second = run(settings, D31, D31, scorecards="auto", progress=lambda m: None)
@@ -190,13 +190,14 @@ def test_month_end_mails_each_owner_once_over_smtp(
     monkeypatch.setenv("KA_SMTP_URL", f"smtp://127.0.0.1:{port}")
     settings = load_settings(home)
     run(settings, D31, D31, progress=lambda m: None)
-    # ann (en) with her manager on Cc, and wang (zh-CN): one message each
+    # ann (en), wang (zh-CN), and ann's manager the team roll-up: one message each
     assert sorted(tuple(e.rcpt_tos) for e in collector.envelopes) == [
-        ("ann@example.com", "boss@example.com"),
+        ("ann@example.com",),
+        ("boss@example.com",),
         ("wang.fang@example.com",),
     ]
     run(settings, D31, D31, progress=lambda m: None)
-    assert len(collector.envelopes) == 2  # the second run sends nothing
+    assert len(collector.envelopes) == 3  # the second run sends nothing
     engine = connect(settings.warehouse_url)
     assert {r.status for r in rows(engine, "select status from ops_outbox")} == {"sent"}
 

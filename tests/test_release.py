@@ -58,8 +58,11 @@ def home(tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) ->
     return copy_fixture("mini", tmp_path / "home")
 
 
-def _outbox(home: Path) -> list[str]:
-    return sorted(p.name for p in (home / "outbox" / "2026-10").glob("*.eml"))
+def _outbox(home: Path, folder: str = "2026-10", teams: bool = False) -> list[str]:
+    """The .eml files of a period's folder: the owners' mails (and the roll-ups, which
+    are in its teams/ folder)."""
+    pattern = "**/*.eml" if teams else "*.eml"
+    return sorted(p.name for p in (home / "outbox" / folder).glob(pattern))
 
 
 def _mail(home: Path, name: str) -> email.message.EmailMessage:
@@ -112,7 +115,9 @@ def test_incomplete_period_is_held_then_sent_with_its_gap_then_revised(home: Pat
     assert _outbox(home) == ["ann.eml", "wang.eml", "wang.r2.eml"]
     engine = connect(settings.warehouse_url)
     versions = rows(
-        engine, "select owner_code, version from ops_outbox order by owner_code, version"
+        engine,
+        "select owner_code, version from ops_outbox where period_kind = 'month'"
+        " and owner_code not like 'team-%' order by owner_code, version",
     )
     assert [(r.owner_code, r.version) for r in versions] == [("ann", 1), ("wang", 1), ("wang", 2)]
 
@@ -147,3 +152,34 @@ def test_a_restated_file_after_the_mail_sends_one_revision_with_what_changed(
 
     run(settings, NOV1, NOV1, **QUIET)  # idempotent: no third version
     assert _outbox(home) == ["ann.eml", "ann.r2.eml", "wang.eml"]
+
+
+def test_weekly_scorecards_go_out_for_the_week_before_once(home: Path) -> None:
+    """The ISO week 26 October - 1 November: complete when its seven days are ok (days
+    before the chains' first file, 30 October, do not count). The 1 November run has no
+    sales file of that Sunday: held until 1 + 3 days of grace, then sent with the gap."""
+    settings = load_settings(home)
+    run(settings, D30, D31, **QUIET)
+    first = run(settings, NOV1, NOV1, **QUIET)
+    week = "week-2026-10-26"
+    held = sorted((h.owner_code, h.period_kind) for h in first.mails if h.outcome == "held")
+    assert ("ann", "week") in held and ("wang", "week") in held
+    assert ("team-boss@example.com", "week") in held  # the roll-up waits for the team
+    assert _outbox(home, week, teams=True) == []
+    nov4 = date(2026, 11, 4)
+    run(settings, nov4, nov4, **QUIET)
+    names = _outbox(home, week, teams=True)
+    assert names[0] == "ann.eml" and names[1].startswith("team-boss") and names[2] == "wang.eml"
+    ann = _mail(home, "../" + week + "/ann.eml")
+    assert ann["Subject"] == "[KA weekly scorecard] Week 44 2026 (26 Oct – 1 Nov) · Alpha Mart"
+    assert ann["X-KA-Message-Key"] == "ann|week|2026-10-26"
+    assert "Data incomplete" in _text(ann)
+    run(settings, nov4, nov4, **QUIET)  # idempotent through the outbox key
+    assert _outbox(home, week, teams=True) == names
+    engine = connect(settings.warehouse_url)
+    keys = rows(engine, "select message_key from ops_outbox where period_kind = 'week'")
+    assert sorted(r.message_key for r in keys) == [
+        "ann|week|2026-10-26",
+        "team-boss@example.com|week|2026-10-26",
+        "wang|week|2026-10-26",
+    ]

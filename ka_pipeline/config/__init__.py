@@ -77,6 +77,7 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
 # Columns a master-data file may leave out (older configs stay valid); absent = null.
 MASTER_OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "listings": ("store_classes",),  # must-carry only for these store classes ('A,B')
+    "stores": ("name_en",),  # the English name English scorecards show (docs/scorecard.md)
 }
 
 LOCALES = ("zh-CN", "en")

@@ -219,6 +219,7 @@ class StoreRow(_Model):
     chain_code: Line
     store_code: Line
     name: Line
+    name_en: Line | None = None
     city: Line
     region: Line
     area_m2: Annotated[Whole, Field(ge=0, le=10_000_000)]
