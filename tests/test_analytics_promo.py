@@ -160,7 +160,7 @@ def test_promotion_ly_fallback_on_leap_day(engine):
 
 
 def test_diversion_risk_and_a_region_without_sales(engine):
-    insert(engine, "ref_chain", [chain()])  # the chain's own region: East (its DCs)
+    insert(engine, "ref_chain", [chain()])
     insert(
         engine,
         "ref_store",
@@ -182,6 +182,7 @@ def test_diversion_risk_and_a_region_without_sales(engine):
             day(date(2024, 3, 4), "S1", I1, 10, "100.00", None),  # East 10.00
             day(date(2024, 3, 5), "S1", I1, 10, "50.00", None),  # East, promo: no price
             day(date(2024, 3, 6), "S3", I1, 10, "85.00", None),  # West 8.50
+            day(date(2024, 3, 27), "S3", I1, 10, "100.00", None),  # West 10.00
         ],
     )
     insert(
@@ -189,7 +190,8 @@ def test_diversion_risk_and_a_region_without_sales(engine):
         "raw_invoices",
         [
             {**invoice(date(2024, 2, 20), "200.00"), "ship_to_code": "S1", "units": 20},
-            {**invoice(date(2024, 3, 1), "100.00"), "ship_to_code": "DC1", "units": 10},
+            # a DC (not a store: no region) in the week of 18 Mar
+            {**invoice(date(2024, 3, 20), "100.00"), "ship_to_code": "DC1", "units": 10},
         ],
     )
     run(engine, "mart_diversion_risk")
@@ -202,6 +204,7 @@ def test_diversion_risk_and_a_region_without_sales(engine):
         (date(2024, 2, 26), "North"),
         (date(2024, 3, 4), "East"),
         (date(2024, 3, 4), "West"),
+        (date(2024, 3, 25), "West"),
     ]
     north = got[(date(2024, 2, 26), "North")]
     # one priced region: no gap; 2 units sold, nothing shipped to North: 2 > 1.3 x 0
@@ -212,12 +215,18 @@ def test_diversion_risk_and_a_region_without_sales(engine):
     assert east["price_gap"] == west["price_gap"] == D("0.150000")
     assert (east["avg_unit_price"], west["avg_unit_price"]) == (D("10.0000"), D("8.5000"))
     # East: sold 20 over the 4 weeks (26 Feb week had none there); shipped 20 to S1 on
-    # 20 Feb + 10 to DC1 (the chain's region, East) on 1 Mar = 30; 20 <= 39; price at floor
-    assert (east["sellout_units_4w"], east["shipped_units_4w"]) == (20, 30)
+    # 20 Feb; 20 <= 1.3 x 20 = 26; price at floor
+    assert (east["sellout_units_4w"], east["shipped_units_4w"]) == (20, 20)
     assert (east["at_risk"], east["risk_reason"]) == (False, None)
     # West: 8.50 < floor 10.00 with a 15 % gap, and 10 sold against 0 shipped
     assert (west["sellout_units_4w"], west["shipped_units_4w"]) == (10, 0)
     assert (west["at_risk"], west["risk_reason"]) == (True, "price,volume")
+    # West, week of 25 Mar: its window (4..31 Mar) holds DC1's 10 units of 20 Mar, which may
+    # have gone to any region: no volume test (shipped null) although 20 sold > 1.3 x 0;
+    # one priced region (10.00, at floor): no gap, no price risk
+    late = got[(date(2024, 3, 25), "West")]
+    assert (late["sellout_units_4w"], late["shipped_units_4w"]) == (20, None)
+    assert (late["at_risk"], late["risk_reason"]) == (False, None)
 
 
 def chain_month_row(month: date, sellout: str, pairs=0, carried=0, rows_=0, ok=0) -> dict:

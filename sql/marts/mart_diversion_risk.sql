@@ -8,10 +8,11 @@
 -- * Price risk: price_gap > diversion_price_gap (ref_analytics_setting, default 0.10)
 --   and the region's price is below the item's floor price.
 -- * Volume risk: the region's sell-out units over the 4 weeks ending with this one
---   exceed diversion_volume_factor (default 1.3) x the units invoiced to its stores and
---   DCs over the same 4 weeks. An invoice's ship_to_code that is a store of the chain
---   counts for that store's region; any other code (a DC) for the chain's own region
---   (ref_chain.region).
+--   exceed diversion_volume_factor (default 1.3) x the units invoiced to its stores
+--   over the same 4 weeks. An invoice's ship_to_code that is a store of the chain counts
+--   for that store's region. Any other code is a DC, which the feeds give no region: a
+--   DC may serve every region, so while the item's 4-week window has units shipped to a
+--   DC the volume test cannot be made (shipped_units_4w null, no volume risk).
 -- Regions without sales rows in the week have no row (and take no part in the gap).
 -- Incremental (YAML): rebuilds the weeks >= :since (a Monday), reading 3 weeks before.
 -- Portable SQL (DuckDB and PostgreSQL).
@@ -50,12 +51,6 @@ invoices as (
 stores as (
     select store_code, region
     from ref_store
-    where chain_code = :chain_code
-),
-
-chain_region as (
-    select region
-    from ref_chain
     where chain_code = :chain_code
 ),
 
@@ -106,17 +101,17 @@ item_week as (
     group by iso_week, barcode
 ),
 
+-- region null: shipped to a DC (a ship-to that is not a store of the chain)
 shipped_week as (
     select
         i.iso_week,
-        coalesce(st.region, cr.region) as region,
+        st.region,
         i.barcode,
         sum(i.units) as units
     from invoices as i
-    cross join chain_region as cr
     left join stores as st
         on st.store_code = i.ship_to_code
-    group by i.iso_week, coalesce(st.region, cr.region), i.barcode
+    group by i.iso_week, st.region, i.barcode
 ),
 
 window_4w as (
@@ -137,7 +132,14 @@ window_4w as (
             where s.region = p.region
                 and s.barcode = p.barcode
                 and s.iso_week between cast(p.iso_week - 21 as date) and p.iso_week
-        ) as shipped_4w
+        ) as shipped_4w,
+        (
+            select coalesce(sum(s.units), 0)
+            from shipped_week as s
+            where s.region is null
+                and s.barcode = p.barcode
+                and s.iso_week between cast(p.iso_week - 21 as date) and p.iso_week
+        ) as shipped_dc_4w
     from priced as p
     where p.iso_week >= :since
 ),
@@ -154,7 +156,7 @@ flagged as (
             as gap,
         pr.floor_price,
         w.sellout_4w,
-        w.shipped_4w,
+        case when w.shipped_dc_4w = 0 then w.shipped_4w end as shipped_4w,
         coalesce(
             iw.region_count >= 2
             and iw.high > 0
@@ -162,7 +164,9 @@ flagged as (
             and p.avg_price < pr.floor_price,
             false
         ) as price_risk,
-        w.sellout_4w > s.volume_factor * w.shipped_4w as volume_risk
+        coalesce(
+            w.shipped_dc_4w = 0 and w.sellout_4w > s.volume_factor * w.shipped_4w, false
+        ) as volume_risk
     from priced as p
     inner join window_4w as w
         on w.iso_week = p.iso_week

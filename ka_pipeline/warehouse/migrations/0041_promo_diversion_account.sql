@@ -90,7 +90,7 @@ create table mart_diversion_risk (
     price_gap          decimal(12, 6),
     floor_price        decimal(14, 2),
     sellout_units_4w   bigint not null,
-    shipped_units_4w   bigint not null,
+    shipped_units_4w   bigint,           -- null: the 4 weeks had DC shipments
     at_risk            boolean not null,
     risk_reason        varchar,                -- price | volume | price,volume
     primary key (chain_code, barcode, iso_week, region)
