@@ -14,21 +14,38 @@ with
 
 -- import CTEs ---------------------------------------------------------------
 
--- the day rows from 28 days before the slice: one scan and a window per store x item
+-- the day rows from 28 days before the slice, of the store x items out of stock in it:
+-- one scan and a window per store x item
 -- (a join on a 28-day date range was planned by PostgreSQL as a nested loop over the
 -- date index: 91 s for one night)
-day_rows as (
-    select
-        store_code,
-        barcode,
-        business_date,
-        must_carry,
-        on_hand_units,
-        case when on_hand_units > 0 then units end as stock_units,
-        case when on_hand_units > 0 then sales_amount end as stock_amount
+-- the store x items with an out-of-stock day in the slice: only their windows are needed
+oos_items as (
+    select distinct store_code, barcode
     from int_store_item_day
     where chain_code = :chain_code
-        and business_date >= cast(cast(:since as date) - 28 as date)
+        and business_date >= :since
+        and must_carry
+        and on_hand_units = 0
+),
+
+day_rows as (
+    select
+        d.store_code,
+        d.barcode,
+        d.business_date,
+        d.must_carry,
+        d.on_hand_units,
+        case when d.on_hand_units > 0 then d.units end as stock_units,
+        case when d.on_hand_units > 0 then d.sales_amount end as stock_amount
+    from int_store_item_day as d
+    where d.chain_code = :chain_code
+        and d.business_date >= cast(cast(:since as date) - 28 as date)
+        and exists (
+            select 1
+            from oos_items as o
+            where o.store_code = d.store_code
+                and o.barcode = d.barcode
+        )
 ),
 
 -- logic CTEs ----------------------------------------------------------------
