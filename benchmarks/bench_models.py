@@ -341,7 +341,12 @@ def main() -> None:
     parser.add_argument("--months", default="1,12,36")
     parser.add_argument("--rows-per-day", type=int, default=20_000)
     parser.add_argument("--engines", default="duckdb,postgres")
-    parser.add_argument("--postgres", default=os.environ.get("KA_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "KA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument(
         "--repeat",
         type=int,
