@@ -196,6 +196,15 @@ def detail_sheets(card: Scorecard, t: T) -> list[xlsx.Sheet]:
     names = {c.code: t.chain_name(c.chain) for c in card.chains}
     chain = [C(t("x_chain"), "code", lambda r: r.chain_code, 9),
              C(t("x_chain_name"), "text", lambda r: names[r.chain_code], 12)]  # fmt: skip
+    # the store x item and its run of days: the leading columns of both store lists
+    store_item_run = [
+        C(t("x_store_code"), "code", lambda r: r.store_code, 10),
+        C(t("x_store_name"), "text", lambda r: r.store_name),
+        C(t("x_barcode"), "code", lambda r: r.barcode),
+        C(t("x_days"), "int", lambda r: r.days),
+        C(t("x_first_date"), "date", lambda r: r.first_date),
+        C(t("x_last_date"), "date", lambda r: r.last_date),
+    ]  # fmt: skip
     yes, no = t("word_yes"), t("word_no")
     return [
         xlsx.Sheet(t("sheet_deductions"), chain + [
@@ -235,26 +244,14 @@ def detail_sheets(card: Scorecard, t: T) -> list[xlsx.Sheet]:
             C(t("x_days_overdue"), "int", lambda o: o.days_overdue),
             C(t("x_aging"), "code", lambda o: o.bucket, 9),
         ], card.all_of("overdue")),
-        xlsx.Sheet(t("sheet_below_floor"), chain + [
-            C(t("x_store_code"), "code", lambda b: b.store_code, 10),
-            C(t("x_store_name"), "text", lambda b: b.store_name),
-            C(t("x_barcode"), "code", lambda b: b.barcode),
-            C(t("x_days"), "int", lambda b: b.days),
-            C(t("x_first_date"), "date", lambda b: b.first_date),
-            C(t("x_last_date"), "date", lambda b: b.last_date),
+        xlsx.Sheet(t("sheet_below_floor"), chain + store_item_run + [
             C(t("x_units"), "int", lambda b: b.units),
             C(t("x_min_price"), "money", lambda b: b.min_unit_price),
             C(t("x_required_price"), "money", lambda b: b.required_price),
             C(t("x_gap_amount"), "money", lambda b: b.gap_amount),
             C(t("x_in_promo"), "text", lambda b: yes if b.in_promo else no, 8),
         ], card.all_of("below_floor")),
-        xlsx.Sheet(t("sheet_oos"), chain + [
-            C(t("x_store_code"), "code", lambda o: o.store_code, 10),
-            C(t("x_store_name"), "text", lambda o: o.store_name),
-            C(t("x_barcode"), "code", lambda o: o.barcode),
-            C(t("x_days"), "int", lambda o: o.days),
-            C(t("x_first_date"), "date", lambda o: o.first_date),
-            C(t("x_last_date"), "date", lambda o: o.last_date),
+        xlsx.Sheet(t("sheet_oos"), chain + store_item_run + [
             C(t("x_lost_units"), "int", lambda o: o.lost_units),
             C(t("x_lost_sales"), "money", lambda o: o.lost_sales_amount),
         ], card.all_of("out_of_stock")),
