@@ -165,6 +165,12 @@ def _read_xlsx(path: Path, layout: FeedLayout) -> tuple[pd.DataFrame, list[str]]
     return frame, header
 
 
+def _blank_as_missing(values: pd.Series) -> pd.Series:
+    """``values`` as strings, stripped, an empty one missing."""
+    text = values.astype(_STR).str.strip()
+    return text.mask(text == "")
+
+
 def _normalise_dates(values: pd.Series, fmt: str) -> pd.Series:
     """ISO dates; a value that parses neither with ``fmt`` nor as ISO is kept as read.
 
@@ -246,8 +252,9 @@ def normalise(rows: pd.DataFrame, layout: FeedLayout, chain: Chain | None = None
     Each column is typed as its feed declares it (:mod:`ka_pipeline.feeds`); the feed's
     derived columns are computed here too (a deduction's type from its wording, by
     ``chain``'s rules; ``unclassified`` without a chain or a matching rule). Every rule
-    maps one value to one value, so each column's distinct values are normalised once
-    and spread back to the rows (a store or barcode column has few of them).
+    maps one value to one value, so a column whose values repeat (dates, codes, whole
+    numbers) is normalised once per distinct value and spread back to the rows; money
+    columns, whose values hardly repeat, go through Arrow's string kernels row by row.
     """
     declared = FEEDS[layout.feed]
     out = rows.copy()
@@ -256,10 +263,17 @@ def normalise(rows: pd.DataFrame, layout: FeedLayout, chain: Chain | None = None
     for column in declared.columns:
         if column not in out:
             continue
+        if column in declared.money:
+            # amounts hardly repeat: Arrow's string kernels over every row cost less
+            # than encoding the column's distinct values
+            values, misused = _normalise_numbers(_blank_as_missing(out[column]), layout, False)
+            out[column] = values
+            if misused.any():
+                misuses[column] = misused.to_numpy(dtype=bool)
+            continue
+        # dates, codes and whole numbers repeat: each distinct value is normalised once
         codes, distinct = pd.factorize(out[column])
-        values = pd.Series(distinct, dtype=_STR)
-        text = values.str.strip()
-        values = text.mask(text == "")
+        values = _blank_as_missing(pd.Series(distinct))
         if column in declared.dates:
             values = _normalise_dates(values, layout.date_format)
         misused = None
@@ -491,7 +505,9 @@ def _empty(header: list[str], wanted: list[str] | None) -> pa.Schema:
 
 
 def _arrow_frame(table: pa.Table, offset: int) -> pd.DataFrame:
-    frame = table.to_pandas(types_mapper={pa.large_string(): _STR}.get)
+    # one array per column: Arrow's kernels (dictionary encoding above all) cost about
+    # twice as much over the reader's many small batches
+    frame = table.combine_chunks().to_pandas(types_mapper={pa.large_string(): _STR}.get)
     frame.index = range(offset + 1, offset + len(frame) + 1)
     return frame
 

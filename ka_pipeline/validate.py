@@ -21,6 +21,7 @@ import html
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,12 +30,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ka_pipeline import resources
 from ka_pipeline.config import FeedLayout
 from ka_pipeline.feeds import FEEDS
 from ka_pipeline.gtin import is_valid_gtin13
-from ka_pipeline.parse import NUMBER_MISREAD
+from ka_pipeline.parse import _STR, NUMBER_MISREAD
 from ka_pipeline.shown import shown
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -75,6 +78,12 @@ def _gx() -> tuple[Any, Any]:
     import ka_pipeline.gx_gtin  # noqa: F401  registers expect_column_values_to_be_valid_gtin13
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # import resets it
+    # GE fingerprints a DataFrame batch (an md5 of hash_pandas_object over every cell, a
+    # batch marker nothing reads) only below this many bytes: 40 % of a 1M-row suite run.
+    # A batch here is rebuilt per run and never looked up by its fingerprint: skip it.
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("ka_feeds")
@@ -181,37 +190,68 @@ def add_flags(
         # a real calendar date: "2026-02-30" has the shape but would fail in the database
         distinct = pd.Series(out[column].dropna().unique(), dtype=object)
         real = distinct[pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce").notna()]
-        out[f"_{column}_ok"] = out[column].isna() | out[column].isin(set(real))
+        out[f"_{column}_ok"] = _per_value(out[column], lambda v, r=set(real): v in r)
         if feed != "sales":  # a sales row's date must be the file's date (checked below)
             out[f"_{column}_plausible"] = _plausible(out[column], real, file_dates, layout)
     limit = float(layout.max_line_amount)
     for column in declared.money:
-        codes, distinct = pd.factorize(out[column])  # amounts repeat: parse each once
-        amount = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy()
-        inside = np.append(np.isnan(amount) | (np.abs(amount) <= limit), True)  # [-1]: null
-        out[f"_{column}_in_range"] = inside[codes]
+        amount = _as_numbers(out[column])
+        out[f"_{column}_in_range"] = np.isnan(amount) | (np.abs(amount) <= limit)
     if NUMBER_MISREAD not in out:
         out[NUMBER_MISREAD] = None
     if "barcode" in out:
-        barcodes = out["barcode"]
         # the GTIN check digit is the suite's own expectation (ka_pipeline/gx_gtin.py); an
         # invalid barcode is reported by it alone, not also as an unknown product
-        valid = valid_barcodes(barcodes)
-        out["_product_known"] = ~barcodes.isin(valid) | barcodes.isin(products)
+        out["_product_known"] = _per_value(
+            out["barcode"], lambda v: v in products or not _valid_gtin13(v)
+        )
     if feed == "sales":
         dates = out["business_date"]
         # a value that is no date at all is reported once, by the date check
         out["_date_matches_file"] = (
             ~out["_business_date_ok"] | dates.isna() | (dates == file_dates.values)
         )
-        known = chain_stores if chain_stores is not None else pd.Series([], dtype=str)
-        out["_store_known"] = out["store_code"].isna() | out["store_code"].isin(known)
+        known = set(chain_stores) if chain_stores is not None else set()
+        out["_store_known"] = _per_value(out["store_code"], lambda v: v in known)
     if declared.chain_key:
         keys = list(zip(*(out[c] for c in declared.chain_key), strict=True))
         seen = loaded_keys or {}
         out["_key_seen"] = [seen.get(k) for k in keys]
         out["_key_new"] = out["_key_seen"].isna()
     return out
+
+
+def _per_value(values: pd.Series, test: Callable[[Any], bool]) -> np.ndarray:
+    """``test`` of each value (True where missing), computed once per distinct value:
+    codes, stores, barcodes and dates repeat over many rows."""
+    codes, distinct = pd.factorize(values)
+    outcome = np.fromiter((bool(test(v)) for v in distinct), dtype=bool, count=len(distinct))
+    return np.append(outcome, True)[codes]  # code -1: a missing value
+
+
+_PLAIN_DECIMAL = r"^-?\d{1,15}(?:\.\d{1,6})?$"
+
+
+def _as_numbers(values: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(values, errors="coerce")`` as floats (NaN: missing or no number):
+    a column of numbers only is cast by Arrow at once; otherwise its plain decimals are,
+    and the other values are parsed by pandas once per distinct value."""
+    text = pa.array(values.astype(_STR).array)
+    try:  # most columns hold only numbers: one cast
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        pass
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_DECIMAL), False)
+    cast = pc.cast(pc.if_else(plain, text, pa.scalar(None, text.type)), pa.float64())
+    amount = cast.to_numpy(zero_copy_only=False)
+    other = pc.and_(pc.invert(plain), pc.is_valid(text)).to_numpy(zero_copy_only=False)
+    if other.any():
+        rest = pd.Series(text.filter(pc.invert(plain)).to_pylist(), dtype=object)
+        rest = pd.Series(rest.dropna().unique(), dtype=object)
+        parsed = dict(zip(rest, pd.to_numeric(rest, errors="coerce"), strict=True))
+        amount = amount.copy()
+        amount[other] = [parsed[v] for v in np.asarray(values.astype(object))[other]]
+    return amount
 
 
 def _plausible(
