@@ -26,7 +26,7 @@ create table int_store_item_period (
 );
 -- no primary key (as the other store x item intermediates, migration 0040): the slice's
 -- delete and the bounded reads use this index
-create index int_store_item_period_start on int_store_item_period (chain_code, period_kind, period_start);
+create index int_store_item_period_start on int_store_item_period (chain_code, period_start);
 
 -- chain x month, chain x ISO week and chain x store x month: the counts and ratios of
 -- mart_chain_month, mart_chain_week and mart_store_month (store_code null = the chain)
@@ -81,4 +81,4 @@ create table int_sellout_period (
     lost_sales_amount               decimal(16, 2),
     null_reasons                    varchar
 );
-create index int_sellout_period_start on int_sellout_period (chain_code, period_kind, period_start);
+create index int_sellout_period_start on int_sellout_period (chain_code, period_start);
