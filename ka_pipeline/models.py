@@ -236,7 +236,7 @@ def _strip_trailing_semicolon(sql: str) -> str:
 SLICE_KEYS = "slice_keys"
 # the lower bound a full rebuild passes to every model (before any business date)
 FULL_SINCE = date(1900, 1, 1)
-_ROUND = ("day", "month", "iso_week", "period")
+_ROUND = ("day", "month", "iso_week")
 # per feed: the dates a loaded partition's rows touch besides its business date
 _PARTITION_DATES = {
     "raw_invoices": (
@@ -297,9 +297,6 @@ def model_since(model: Model, lo: date | None) -> date:
         return lo.replace(day=1)
     if unit == "iso_week":
         return lo - timedelta(days=lo.isoweekday() - 1)
-    if unit == "period":
-        # a table of months and ISO weeks: the earlier of the month start and the Monday
-        return min(lo.replace(day=1), lo - timedelta(days=lo.isoweekday() - 1))
     return lo
 
 

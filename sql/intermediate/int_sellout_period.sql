@@ -11,9 +11,11 @@
 -- year (a week 53 without one has no LY). Null when that period (store) has no sales rows.
 -- Ratios are decimal(12,6), null when the denominator is 0 or null, and null_reasons says
 -- why ("kpi: reason" joined by "; ").
--- Incremental (YAML, from: period): rebuilds the periods starting >= :since (the earlier
--- of the changed date's month start and Monday); reads the store x item periods from
--- :since and the LY periods, invoices, deductions and out-of-stock days from :since.
+-- Incremental (YAML: column period_end, from: day): rebuilds the periods ending on or
+-- after :since (the changed day's month and week, and later ones), as
+-- int_store_item_period; reads those periods and their LY periods of
+-- int_store_item_period, and the sales days, invoices, deductions and out-of-stock days
+-- from the month's first day or the week's Monday.
 -- Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -38,14 +40,14 @@ pairs_for_stores as (
         oos_days
     from int_store_item_period
     where chain_code = :chain_code
-        and period_start >= :since
+        and period_end >= :since
 ),
 
 pairs_for_items as (
     select period_kind, period_start, barcode, units
     from int_store_item_period
     where chain_code = :chain_code
-        and period_start >= :since
+        and period_end >= :since
 ),
 
 -- last year's months and weeks of the slice's periods
@@ -54,7 +56,7 @@ pairs_ly_month as (
     from int_store_item_period
     where chain_code = :chain_code
         and period_kind = 'month'
-        and period_start >= cast(cast(:since as date) - interval '1 year' as date)
+        and period_start >= cast(cast(date_trunc('month', cast(:since as date)) as date) - interval '1 year' as date)
         and period_start < cast(
             cast(date_trunc('month', cast(:until as date)) as date)
             + interval '1 month' - interval '1 year' as date
@@ -66,7 +68,7 @@ pairs_ly_week as (
     from int_store_item_period
     where chain_code = :chain_code
         and period_kind = 'week'
-        and period_start >= cast(cast(:since as date) - 371 as date)
+        and period_start >= cast(cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date) - 371 as date)
         and period_start < cast(cast(:until as date) - 357 as date)
 ),
 
@@ -74,7 +76,10 @@ sales_dates as (
     select distinct business_date
     from int_store_item_day
     where chain_code = :chain_code
-        and business_date >= :since
+        and business_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
 ),
 
 invoices as (
@@ -83,7 +88,10 @@ invoices as (
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
-        and i.invoice_date >= :since
+        and i.invoice_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
 ),
 
 -- trade spend: every deduction except type 'rebate' (a rebate is earned by volume and
@@ -92,7 +100,10 @@ deductions as (
     select deduction_date, amount
     from stg_deductions
     where chain_code = :chain_code
-        and deduction_date >= :since
+        and deduction_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
         and deduction_type <> 'rebate'
 ),
 
@@ -100,7 +111,10 @@ oos_days as (
     select business_date, store_code, lost_sales_amount
     from mart_oos_day
     where chain_code = :chain_code
-        and business_date >= :since
+        and business_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
 ),
 
 stores as (
@@ -130,7 +144,7 @@ kinds as (
 ),
 
 -- dated rows (sales days, invoices, deductions, out-of-stock days) once per kind of
--- period, keyed by the period's first day
+-- period, keyed by the period's first day; only the periods of the slice
 dated as (
     select
         k.period_kind,
@@ -167,6 +181,10 @@ dated as (
         from oos_days
     ) as r
     cross join kinds as k
+    where k.period_kind = 'month'
+        and r.d >= cast(date_trunc('month', cast(:since as date)) as date)
+        or k.period_kind = 'week'
+        and r.d >= cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
 ),
 
 dated_period as (
@@ -180,15 +198,13 @@ dated_period as (
         sum(trade_spend) as trade_spend,
         sum(lost_sales_amount) as lost_sales_amount
     from dated
-    where period_start >= :since
     group by period_kind, period_start
 ),
 
 store_lost_sales as (
     select period_kind, period_start, store_code, sum(lost_sales_amount) as lost_sales_amount
     from dated
-    where period_start >= :since
-        and store_code is not null
+    where store_code is not null
     group by period_kind, period_start, store_code
 ),
 
@@ -684,7 +700,7 @@ final as (
             ''
         ) as null_reasons
     from joined
-    where period_start >= :since
+    where period_end >= :since
 )
 
 select * from final

@@ -16,8 +16,9 @@
 --   those the days with sales_amount >= required_price x units.
 -- * on_hand_days / oos_days: must-carry days (int_store_item_day.must_carry) whose
 --   on_hand_units was sent, and of those the days with on_hand_units = 0.
--- Incremental (YAML, from: period): rebuilds the months and weeks starting >= :since, the
--- earlier of the changed date's month start and Monday; reads the days from :since.
+-- Incremental (YAML: column period_end, from: day): rebuilds the periods ending on or
+-- after :since (the changed date's month and week, and later ones), reading the days from
+-- the month's first day and the week's Monday (a week's days only from its Monday).
 -- Portable SQL (DuckDB and PostgreSQL).
 
 with
@@ -39,14 +40,20 @@ days as (
         required_price
     from int_store_item_day
     where chain_code = :chain_code
-        and business_date >= :since
+        and business_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
 ),
 
 invoice_dates as (
     select distinct invoice_date
     from stg_invoices
     where chain_code = :chain_code
-        and invoice_date >= :since
+        and invoice_date >= least(
+            cast(date_trunc('month', cast(:since as date)) as date),
+            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        )
 ),
 
 stores as (
@@ -69,7 +76,8 @@ kinds as (
     select 'week' as period_kind
 ),
 
--- every day row once per kind of period, keyed by the period's first day
+-- every day row once per kind of period, keyed by the period's first day; only the
+-- periods of the slice (ending on or after :since)
 day_periods as (
     select
         k.period_kind,
@@ -84,6 +92,13 @@ day_periods as (
         d.required_price
     from days as d
     cross join kinds as k
+    where k.period_kind = 'month'
+        and d.month >= cast(date_trunc('month', cast(:since as date)) as date)
+        or k.period_kind = 'week'
+        and d.week_start >= cast(
+            cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer)
+            as date
+        )
 ),
 
 pair_period as (
@@ -144,13 +159,13 @@ period_bounds as (
             else cast(period_start + 6 as date)
         end as period_end
     from periods
-    where period_start >= :since
 ),
 
 must_carry_pairs as (
     select distinct
         m.period_kind,
         m.period_start,
+        m.period_end,
         st.store_code,
         l.barcode
     from period_bounds as m
@@ -164,12 +179,14 @@ must_carry_pairs as (
             l.store_classes is null
             or ',' || replace(l.store_classes, ' ', '') || ',' like '%,' || st.store_class || ',%'
         )
+    where m.period_end >= :since
 ),
 
 pairs as (
     select
         coalesce(p.period_kind, mc.period_kind) as period_kind,
         coalesce(p.period_start, mc.period_start) as period_start,
+        coalesce(b.period_end, mc.period_end) as period_end,
         coalesce(p.store_code, mc.store_code) as store_code,
         coalesce(p.barcode, mc.barcode) as barcode,
         coalesce(p.sales_rows, 0) as sales_rows,
@@ -183,6 +200,9 @@ pairs as (
         coalesce(p.on_hand_days, 0) as on_hand_days,
         coalesce(p.oos_days, 0) as oos_days
     from pair_period as p
+    left join period_bounds as b
+        on b.period_kind = p.period_kind
+        and b.period_start = p.period_start
     full outer join must_carry_pairs as mc
         on mc.period_kind = p.period_kind
         and mc.period_start = p.period_start
@@ -195,6 +215,7 @@ final as (
         cast(:chain_code as varchar) as chain_code,
         cast(p.period_kind as varchar) as period_kind,
         p.period_start,
+        p.period_end,
         p.store_code,
         p.barcode,
         st.store_class,
@@ -211,7 +232,7 @@ final as (
     from pairs as p
     left join stores as st
         on st.store_code = p.store_code
-    where p.period_start >= :since
+    where p.period_end >= :since
 )
 
 select * from final

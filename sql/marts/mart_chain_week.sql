@@ -17,6 +17,8 @@ chain_weeks as (
         and period_kind = 'week'
         and store_code is null
         and period_start >= :since
+        -- the same rows, by the index (chain_code, period_end)
+        and period_end >= :since
 ),
 
 -- logic CTEs ----------------------------------------------------------------

@@ -16,6 +16,8 @@ store_months as (
         and period_kind = 'month'
         and store_code is not null
         and period_start >= :since
+        -- the same rows, by the index (chain_code, period_end)
+        and period_end >= :since
 ),
 
 -- logic CTEs ----------------------------------------------------------------

@@ -10,6 +10,7 @@ create table int_store_item_period (
     chain_code            varchar not null,
     period_kind           varchar not null,   -- 'month' | 'week'
     period_start          date not null,      -- the 1st of the month | the Monday
+    period_end            date not null,      -- the month's last day | the Sunday
     store_code            varchar not null,
     barcode               varchar not null,
     store_class           varchar,
@@ -25,7 +26,9 @@ create table int_store_item_period (
     oos_days              integer not null
 );
 -- no primary key (as the other store x item intermediates, migration 0040): the slice's
--- delete and the bounded reads use this index
+-- delete and reads (period_end >= the changed day) use the first index, the reads of
+-- months and last year's periods by their start the second
+create index int_store_item_period_end on int_store_item_period (chain_code, period_end);
 create index int_store_item_period_start on int_store_item_period (chain_code, period_start);
 
 -- chain x month, chain x ISO week and chain x store x month: the counts and ratios of
@@ -81,4 +84,4 @@ create table int_sellout_period (
     lost_sales_amount               decimal(16, 2),
     null_reasons                    varchar
 );
-create index int_sellout_period_start on int_sellout_period (chain_code, period_start);
+create index int_sellout_period_end on int_sellout_period (chain_code, period_end);
