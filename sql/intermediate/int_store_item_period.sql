@@ -76,35 +76,13 @@ kinds as (
     select 'week' as period_kind
 ),
 
--- every day row once per kind of period, keyed by the period's first day; only the
--- periods of the slice (ending on or after :since)
-day_periods as (
+-- the day rows grouped once by month x ISO week x store x item (a week across a month
+-- end falls in two groups); months and weeks are then rolled up from these groups, so
+-- the day rows are aggregated once, not once per kind of period
+day_groups as (
     select
-        k.period_kind,
-        case when k.period_kind = 'month' then d.month else d.week_start end as period_start,
-        d.store_code,
-        d.barcode,
-        d.units,
-        d.sales_amount,
-        d.promo_amount,
-        d.on_hand_units,
-        d.must_carry,
-        d.required_price
-    from days as d
-    cross join kinds as k
-    where k.period_kind = 'month'
-        and d.month >= cast(date_trunc('month', cast(:since as date)) as date)
-        or k.period_kind = 'week'
-        and d.week_start >= cast(
-            cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer)
-            as date
-        )
-),
-
-pair_period as (
-    select
-        period_kind,
-        period_start,
+        month,
+        week_start,
         store_code,
         barcode,
         count(*) as sales_rows,
@@ -124,8 +102,42 @@ pair_period as (
         sum(case when must_carry and on_hand_units is not null then 1 else 0 end)
             as on_hand_days,
         sum(case when must_carry and on_hand_units = 0 then 1 else 0 end) as oos_days
-    from day_periods
-    group by period_kind, period_start, store_code, barcode
+    from days
+    group by month, week_start, store_code, barcode
+),
+
+-- months and weeks rolled up from the groups in one pass (grouping sets)
+rolled_up as (
+    select
+        case when grouping(week_start) = 1 then 'month' else 'week' end as period_kind,
+        coalesce(month, week_start) as period_start,
+        store_code,
+        barcode,
+        sum(sales_rows) as sales_rows,
+        sum(units) as units,
+        sum(sales_amount) as sales_amount,
+        sum(promo_amount) as promo_amount,
+        max(carried) as carried,
+        sum(price_rows) as price_rows,
+        sum(price_rows_compliant) as price_rows_compliant,
+        sum(on_hand_days) as on_hand_days,
+        sum(oos_days) as oos_days
+    from day_groups
+    group by grouping sets ((month, store_code, barcode), (week_start, store_code, barcode))
+),
+
+-- only the periods of the slice (ending on or after :since): the days read from an
+-- earlier Monday also form the end of the month before, which is not rebuilt
+pair_period as (
+    select *
+    from rolled_up
+    where period_kind = 'month'
+        and period_start >= cast(date_trunc('month', cast(:since as date)) as date)
+        or period_kind = 'week'
+        and period_start >= cast(
+            cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer)
+            as date
+        )
 ),
 
 invoice_periods as (
