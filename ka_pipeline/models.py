@@ -685,9 +685,7 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
         else:
             conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
             conn.execute(
-                sa.text(
-                    f"insert into {model.table} select * from ({query}) as model_rows{order}"
-                ),
+                sa.text(f"insert into {model.table} select * from ({query}) as model_rows{order}"),
                 params,
             )
         # counted, not rowcount: DuckDB's driver reports -1 for insert-select
