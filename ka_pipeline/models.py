@@ -616,6 +616,7 @@ def _replace_by_key(
     where: str,
     key: list[str],
     params: dict[str, Any],
+    order: str = "",
 ) -> None:
     """DuckDB: replace the slice ``where`` of ``table`` by the query's rows, as delete then
     insert would, but by upsert on the primary key: DuckDB deletes and re-inserts the same
@@ -634,7 +635,7 @@ def _replace_by_key(
             ),
             params,
         )
-        conn.execute(sa.text(f"insert or replace into {table} select * from {staged}"))
+        conn.execute(sa.text(f"insert or replace into {table} select * from {staged}{order}"))
     finally:
         conn.execute(sa.text(f"drop table if exists {staged}"))
 
@@ -672,14 +673,19 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
             where += f" and {spec['column']} in (select slice_key from {SLICE_KEYS})"
     elif sliced:
         where += f" and {spec['column']} >= :since"
+    # a date-sliced model's rows are written in the order of its slice column, so a
+    # full rebuild leaves them clustered by date as nightly appends do: a later bounded
+    # read ("the last 28 days") then skips the older row groups (DuckDB zone maps) or
+    # heap pages (PostgreSQL); unordered, it read the whole table (0.2 s at 12 months)
+    order = f" order by {spec['column']}" if spec.get("column") and keys is None else ""
     try:
         key = _duckdb_primary_key(conn, model.table)
         if key:
-            _replace_by_key(conn, model.table, query, where, key, params)
+            _replace_by_key(conn, model.table, query, where, key, params, order)
         else:
             conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
             conn.execute(
-                sa.text(f"insert into {model.table} select * from ({query}) as model_rows"),
+                sa.text(f"insert into {model.table} select * from ({query}) as model_rows{order}"),
                 params,
             )
         # counted, not rowcount: DuckDB's driver reports -1 for insert-select

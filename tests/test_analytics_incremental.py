@@ -12,7 +12,7 @@ tables of a full rebuild.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,6 +41,7 @@ ANALYTICS = (
     "mart_price_below_floor",
     "mart_oos_day",
     "mart_phantom_inventory",
+    "mart_phantom_inventory_idle",
     "mart_distribution_gap",
     "mart_sku_rank",
     "mart_promo_eval_store",
@@ -54,12 +55,33 @@ ANALYTICS = (
 )
 
 
-def shaped(part: dict) -> dict:
-    """The generated partition with the analytics' cases planted."""
+def shaped(part: dict, restated: bool = False) -> dict:
+    """The generated partition with the analytics' cases planted: S1 and S2 x ITEMS[1]
+    stocked without sales from 5 Feb, except S2's sale on the restated day's new version
+    (its run, carried night by night, then ends the day before)."""
     for row in part["raw_sales"]:
         day = row["business_date"]
-        if row["store_code"] == "S1" and row["barcode"] == ITEMS[1] and day >= date(2026, 2, 5):
+        idle_pair = row["store_code"] in ("S1", "S2") and row["barcode"] == ITEMS[1]
+        if idle_pair and day >= date(2026, 2, 5):
             row["units"], row["sales_amount"], row["on_hand_units"] = 0, "0.00", 3
+            if restated and row["store_code"] == "S2":
+                row["units"], row["sales_amount"] = 1, "9.00"
+    sales = part["raw_sales"]
+    day = sales[0]["business_date"]
+    if day >= date(2026, 2, 5) and not any(
+        r["store_code"] == "S2" and r["barcode"] == ITEMS[1] for r in sales
+    ):  # the generator skips a store x item on days it drew 0 units (but for S1)
+        units = 1 if restated else 0
+        sales.append(
+            sales[0]
+            | {
+                "store_code": "S2",
+                "barcode": ITEMS[1],
+                "units": units,
+                "sales_amount": f"{units * 9:.2f}",
+                "on_hand_units": 3,
+            }
+        )
         if row["store_code"] == "S4" and row["barcode"] == ITEMS[2]:
             row["sales_amount"] = f"{row['units'] * 7:.2f}"  # 7.00 < floor 8.00
     return part
@@ -84,7 +106,7 @@ def test_analytics_nightly_backfill_and_full_rebuild_agree(engine):
     nights = days(NIGHT1, LAST)
     parts = {d: shaped(partition(d, rng)) for d in [*history, *nights]}
     first_version = shaped(partition(RESTATED, rng, restated=False))
-    parts[RESTATED] = shaped(partition(RESTATED, rng, restated=True))
+    parts[RESTATED] = shaped(partition(RESTATED, rng, restated=True), restated=True)
     plant_master_data(engine)
     load(engine, [parts[d] for d in history])
     run_models(engine, [CHAIN])
@@ -106,8 +128,15 @@ def test_analytics_nightly_backfill_and_full_rebuild_agree(engine):
     nightly = snapshot(engine)
     run_models(engine, [CHAIN])
     full = snapshot(engine)
-    # the phantom run grew night by night: one row, ending on the last night
-    assert [r[4] for r in full["mart_phantom_inventory"] if r[1] == "S1"] == [str(LAST)]
+    # the phantom run grew night by night: one row, ending on the last night, started
+    # before the first night (the nights continued the streak of mart_phantom_inventory_idle)
+    assert [r[3:5] for r in full["mart_phantom_inventory"] if r[1] == "S1"] == [
+        ("2026-02-05", str(LAST))
+    ]
+    # S2's run, extended by the nights, ends the day before the restated day's sale
+    assert [r[3:5] for r in nightly["mart_phantom_inventory"] if r[1] == "S2"] == [
+        ("2026-02-05", str(RESTATED - timedelta(days=1)))
+    ]
     assert_same(nightly, {t: full[t] for t in ANALYTICS}, "nightly")
 
     delete_from(engine, NIGHT1)

@@ -364,6 +364,9 @@ def test_nightly_backfill_and_full_rebuild_agree(engine):
     run_models(engine, [CHAIN])  # no range: a full rebuild
     full = snapshot(engine)
     assert full["stg_sales"] != base["stg_sales"]
+    # both contract years have a row: the nights (2026) slice mart_contract_year_pnl by
+    # contract year and keep 2025's
+    assert [r[1] for r in full["mart_contract_year_pnl"]] == ["2025", "2026"]
     assert_same(nightly, full, "nightly")
 
     # the range removed, then backfilled at once

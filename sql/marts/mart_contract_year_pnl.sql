@@ -1,6 +1,12 @@
 -- mart_contract_year_pnl: per chain x contract year (started by the last data date):
 -- sell-in, cost of goods, trade spend and its rate, and gross profit after trade spend
--- (domain.md section 4). Portable SQL (DuckDB and PostgreSQL).
+-- (domain.md section 4).
+-- Incremental (YAML, keys on contract_year): rebuilds the contract years the changed data
+-- touches (slice_keys: years ending on or after the slice bound, where the invoices and
+-- the deduction lines of the slice are dated, the years of the deduction checks whose
+-- slice_date is from the bound on, and years no longer started by the last data date),
+-- reading only the invoices from the first of those years' start on.
+-- Portable SQL (DuckDB and PostgreSQL).
 
 with
 
@@ -10,6 +16,7 @@ contracts as (
     select contract_year, start_date, end_date
     from ref_contract
     where chain_code = :chain_code
+        and contract_year in (select slice_key from slice_keys)
 ),
 
 invoices as (
@@ -18,12 +25,14 @@ invoices as (
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
+        and i.invoice_date >= (select min(start_date) from contracts)
 ),
 
 spend as (
     select contract_year, deduction_type, amount, disputable
     from mart_trade_spend_type_year
     where chain_code = :chain_code
+        and contract_year in (select slice_key from slice_keys)
 ),
 
 -- logic CTEs ----------------------------------------------------------------
