@@ -316,10 +316,10 @@ def time_run(engine: sa.Engine) -> dict[str, float]:
     timings: dict[str, float] = {}
     original = models_module._run_model
 
-    def timed(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -> int:
+    def timed(conn: sa.Connection, model: Model, chain_code: str, plan: Plan, *rest) -> int:
         start = time.perf_counter()
         try:
-            return original(conn, model, chain_code, plan)
+            return original(conn, model, chain_code, plan, *rest)
         finally:
             timings[model.table] = time.perf_counter() - start
 
