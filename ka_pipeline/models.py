@@ -228,9 +228,7 @@ def read_catalog(conn: sa.Connection) -> Catalog:
     )
 
 
-def check_sources(
-    engine: sa.Engine, models: list[Model], catalog: Catalog | None = None
-) -> None:
+def check_sources(engine: sa.Engine, models: list[Model], catalog: Catalog | None = None) -> None:
     """Every declared table is a model or a table of the warehouse; else ConfigError."""
     if catalog is None:
         with engine.connect() as conn:
