@@ -18,9 +18,14 @@ Guarantees:
 * **Views follow their SQL.** Before any chain is run, each view model whose SQL differs
   from the checksum recorded in ``ops_model_view`` (or that is missing) is dropped and
   created again, under a PostgreSQL advisory lock so parallel chain runs do not race.
-* **Fresh statistics.** A model whose YAML says ``analyze: true`` (``stg_sales``, and
-  tables later models join) is analyzed on PostgreSQL right after a full rebuild or a
-  large slice of it, before the models that read it are planned.
+* **Fresh statistics.** On PostgreSQL, on a full rebuild every model's table is analyzed
+  right after it is written (before the models that read it, and the next night's
+  slices, are planned); on an incremental run a table never analyzed, and a model whose
+  YAML says ``analyze: true`` (``stg_sales``, and tables later models join) when its
+  slice is large.
+* **Few catalog reads.** The warehouse's tables, views and (DuckDB) primary keys are read
+  once per run by unparameterised catalog queries; the models' files are parsed again
+  only when one changed.
 * **No JIT on PostgreSQL.** Each chain's transaction sets ``jit = off``: compiling a
   model's plan cost seconds where running it took milliseconds.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
