@@ -13,8 +13,10 @@ for 2026-10-30 first; then, each in a fresh process as the scheduler would start
 
     .venv/bin/python benchmarks/bench_nightly_fixed.py
 
-Bounds (issue 6, point 5): nightly minus the GE import < 1 s; re-run after imports
-< 1 s. Figures are printed, never asserted by a test (the machine is shared).
+Bounds (issue 6, point 5), each printed with MET / NOT MET: the nightly's work after
+imports, GE excluded, < 1 s; the re-run after imports < 1 s, importing no Great
+Expectations and rebuilding no model. Figures are printed, never asserted by a test (the
+machine is shared); the load average is printed before and after.
 PostgreSQL: KA_TEST_POSTGRES_URL (a server URL); a fresh database is created and dropped.
 """
 
@@ -43,13 +45,17 @@ def child(home: Path, day: date, scorecards: str) -> None:
     from ka_pipeline.settings import load_settings
 
     imports = time.perf_counter() - imported_at
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     summary = run(load_settings(home), day, day, scorecards=scorecards, progress=lambda m: None)
     after_imports = time.perf_counter() - began
+    # this process's CPU seconds (DuckDB's threads included, PostgreSQL's server not): a
+    # figure other work on a shared machine inflates far less than wall time
+    cpu_after_imports = time.process_time() - cpu_began
     assert not summary.failed, [c.error for c in summary.failed]
     figures = {
         "imports": imports,
         "after_imports": after_imports,
+        "cpu_after_imports": cpu_after_imports,
         "stages": summary.stage_seconds,
         "ge_imported": "great_expectations" in sys.modules,
         "models_run": bool(summary.model_rows) or "models" in summary.stage_seconds,
@@ -77,7 +83,16 @@ def run_child(home: Path, url: str, day: date, scorecards: str) -> dict:
     return figures
 
 
-def report(label: str, nightly: dict, rerun: dict) -> None:
+BOUND = 1.0  # seconds (issue 6, point 5)
+
+
+def _verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def report(label: str, nightly: dict, rerun: dict) -> list[bool]:
+    """Print one warehouse's figures and each bound with whether it is met; return the
+    verdicts."""
     ge = nightly["stages"].get("GE setup", 0.0)
     # the interpreter's start and the JSON round trip: what the child does not time itself
     startup = nightly["process"] - nightly["imports"] - nightly["after_imports"]
@@ -90,19 +105,29 @@ def report(label: str, nightly: dict, rerun: dict) -> None:
         f"  nightly {DAY} ({nightly['files_loaded']} files, {nightly['mails']} scorecards):"
         f" process {nightly['process']:.2f} s = interpreter start {startup:.2f}"
         f" + imports {nightly['imports']:.2f} + GE import/context/suites {ge:.2f}"
-        f" + the run's work {work:.2f} ({stages})"
-    )
-    fixed = nightly["process"] - ge
-    print(
-        f"  fixed cost beyond the GE import: {fixed:.2f} s whole process,"
-        f" {work:.2f} s after imports (bound 1 s)"
+        f" + the run's work {work:.2f} ({stages}); CPU after imports, GE included"
+        f" {nightly['cpu_after_imports']:.2f} s"
     )
     print(
         f"  re-run of {DAY}: process {rerun['process']:.2f} s, after imports"
-        f" {rerun['after_imports']:.2f} s (bound 1 s); files loaded {rerun['files_loaded']},"
-        f" GE imported: {'yes' if rerun['ge_imported'] else 'no'},"
-        f" models rebuilt: {'yes' if rerun['models_run'] else 'no'}"
+        f" {rerun['after_imports']:.2f} s (CPU {rerun['cpu_after_imports']:.2f} s);"
+        f" files loaded {rerun['files_loaded']}"
     )
+    checks = [
+        (f"nightly: the run's work after imports, GE excluded < {BOUND:.0f} s", work, work < BOUND),
+        (
+            f"re-run: after imports < {BOUND:.0f} s",
+            rerun["after_imports"],
+            rerun["after_imports"] < BOUND,
+        ),
+        ("re-run: imports no Great Expectations", None, not rerun["ge_imported"]),
+        ("re-run: rebuilds no model", None, not rerun["models_run"]),
+    ]
+    print("  bounds:")
+    for text, value, ok in checks:
+        figure = f" ({value:.2f} s)" if value is not None else ""
+        print(f"    {_verdict(ok):<8} {text}{figure}")
+    return [ok for _, _, ok in checks]
 
 
 def main() -> None:
@@ -117,6 +142,8 @@ def main() -> None:
     from bench_ingest import drop_pg_database, new_pg_database
 
     work = Path(tempfile.mkdtemp(prefix="ka_fixed_"))
+    verdicts: list[bool] = []
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     try:
         for label in ("PostgreSQL", "DuckDB"):
             home = work / label
@@ -133,9 +160,14 @@ def main() -> None:
             finally:
                 if name:
                     drop_pg_database(args.postgres, name)
-            report(label, nightly, rerun)
+            verdicts += report(label, nightly, rerun)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"bounds met: {sum(verdicts)} of {len(verdicts)}"
+        " (figures on a shared machine: compare with the load average)"
+    )
 
 
 if __name__ == "__main__":

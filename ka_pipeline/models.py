@@ -18,9 +18,14 @@ Guarantees:
 * **Views follow their SQL.** Before any chain is run, each view model whose SQL differs
   from the checksum recorded in ``ops_model_view`` (or that is missing) is dropped and
   created again, under a PostgreSQL advisory lock so parallel chain runs do not race.
-* **Fresh statistics.** A model whose YAML says ``analyze: true`` (``stg_sales``, and
-  tables later models join) is analyzed on PostgreSQL right after a full rebuild or a
-  large slice of it, before the models that read it are planned.
+* **Fresh statistics.** On PostgreSQL, on a full rebuild every model's table is analyzed
+  right after it is written (before the models that read it, and the next night's
+  slices, are planned); on an incremental run a table never analyzed, and a model whose
+  YAML says ``analyze: true`` (``stg_sales``, and tables later models join) when its
+  slice is large.
+* **Few catalog reads.** The warehouse's tables, views and (DuckDB) primary keys are read
+  once per run by unparameterised catalog queries; the models' files are parsed again
+  only when one changed.
 * **No JIT on PostgreSQL.** Each chain's transaction sets ``jit = off``: compiling a
   model's plan cost seconds where running it took milliseconds.
 * **Per chain, in one transaction.** For each chain, every model's rows are replaced
@@ -104,9 +109,30 @@ def _read_doc(path: Path) -> dict[str, Any]:
     return doc
 
 
+# discover_models' result per folder, with the files' (name, mtime, size) it was read from:
+# a run asks for the models several times (the runner, the hash of every model)
+_DISCOVERED: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[Model]]] = {}
+
+
 def discover_models(folder: Path | None = None) -> list[Model]:
-    """Every model under the layer folders, in dependency order (see module docstring)."""
+    """Every model under the layer folders, in dependency order (see module docstring).
+    Read again only when a file under the folder changed (name, mtime or size)."""
     folder = folder or sql_dir()
+    stamp = tuple(
+        (str(path), st.st_mtime_ns, st.st_size)
+        for layer in LAYERS
+        for path in sorted((folder / layer).glob("*.*"))
+        for st in (path.stat(),)
+    )
+    cached = _DISCOVERED.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return list(cached[1])
+    ordered = _discover(folder)
+    _DISCOVERED[folder] = (stamp, ordered)
+    return list(ordered)
+
+
+def _discover(folder: Path) -> list[Model]:
     models = []
     for layer in LAYERS:
         for path in sorted((folder / layer).glob("*.sql")):
@@ -164,18 +190,55 @@ def _find_cycle(pending: dict[str, set[str]]) -> list[str]:
         seen.add(nxt)
 
 
-def check_sources(engine: sa.Engine, models: list[Model]) -> None:
+@dataclass(frozen=True)
+class Catalog:
+    """The warehouse schema's tables as one run sees them, read by a few unparameterised
+    catalog queries (on DuckDB a parameterised query of information_schema or
+    duckdb_constraints() cost seconds, growing with the file's size)."""
+
+    tables: frozenset[str]  # tables and views
+    views: frozenset[str]
+    chain_tables: frozenset[str]  # tables with a chain_code column
+    primary_keys: dict[str, list[str]]  # DuckDB only: table -> its primary key columns
+
+
+def read_catalog(conn: sa.Connection) -> Catalog:
+    """The current schema's tables, views, chain_code tables and (DuckDB) primary keys."""
+    kinds = conn.execute(
+        sa.text(
+            "select table_name, table_type from information_schema.tables"
+            " where table_schema = current_schema()"
+        )
+    ).all()
+    chain_tables = conn.execute(
+        sa.text(
+            "select table_name from information_schema.columns"
+            " where table_schema = current_schema() and column_name = 'chain_code'"
+        )
+    ).scalars()
+    keys: dict[str, list[str]] = {}
+    if conn.dialect.name == "duckdb":
+        for table, columns in conn.execute(
+            sa.text(
+                "select table_name, constraint_column_names from duckdb_constraints()"
+                " where schema_name = current_schema() and constraint_type = 'PRIMARY KEY'"
+            )
+        ):
+            keys[str(table).lower()] = [str(c) for c in columns]
+    return Catalog(
+        frozenset(str(t).lower() for t, _ in kinds),
+        frozenset(str(t).lower() for t, kind in kinds if str(kind).upper() == "VIEW"),
+        frozenset(str(t).lower() for t in chain_tables),
+        keys,
+    )
+
+
+def check_sources(engine: sa.Engine, models: list[Model], catalog: Catalog | None = None) -> None:
     """Every declared table is a model or a table of the warehouse; else ConfigError."""
-    with engine.connect() as conn:  # tables and views of the warehouse's schema
-        existing = {
-            str(name).lower()
-            for name in conn.execute(
-                sa.text(
-                    "select table_name from information_schema.tables"
-                    " where table_schema = current_schema()"
-                )
-            ).scalars()
-        }
+    if catalog is None:
+        with engine.connect() as conn:
+            catalog = read_catalog(conn)
+    existing = catalog.tables
     tables = {m.table for m in models} | existing
     for model in models:
         unknown = [d for d in model.depends_on if d not in tables]
@@ -199,10 +262,11 @@ def ensure_views(engine: sa.Engine, models: list[Model]) -> list[str]:
         recorded = dict(
             conn.execute(sa.text("select view_name, checksum from ops_model_view")).all()
         )
+        present_views = read_catalog(conn).views
         for view in views:
             query = _strip_trailing_semicolon(view.sql)
             checksum = hashlib.sha256(query.encode()).hexdigest()
-            present = _view_exists(conn, view.table)
+            present = view.table in present_views
             if present and recorded.get(view.table) == checksum:
                 continue
             conn.execute(sa.text(f"drop view if exists {view.table}"))
@@ -216,15 +280,6 @@ def ensure_views(engine: sa.Engine, models: list[Model]) -> list[str]:
             )
             done.append(view.table)
     return done
-
-
-def _view_exists(conn: sa.Connection, name: str) -> bool:
-    return bool(
-        conn.execute(
-            sa.text("select count(*) from information_schema.views where table_name = :v"),
-            {"v": name},
-        ).scalar_one()
-    )
 
 
 def _strip_trailing_semicolon(sql: str) -> str:
@@ -320,35 +375,18 @@ def _check_incremental(model: Model) -> None:
         )
 
 
-def inputs_hash(conn: sa.Connection, chain_code: str, models: list[Model]) -> str:
+def inputs_hash(
+    conn: sa.Connection, chain_code: str, models: list[Model], catalog: Catalog | None = None
+) -> str:
     """sha256 of the chain's master data and contracts (every ref_ table, the chain's rows
     where the table has a chain_code) and of the models' SQL and YAML."""
     digest = hashlib.sha256()
     for model in sorted(models, key=lambda m: m.table):
         digest.update(model.table.encode() + b"\0" + model.sql.encode())
         digest.update(repr(sorted(model.doc.items(), key=lambda kv: kv[0])).encode())
-    tables = sorted(
-        name
-        for name in (
-            str(t)
-            for t in conn.execute(
-                sa.text(
-                    "select table_name from information_schema.tables"
-                    " where table_schema = current_schema()"
-                )
-            ).scalars()
-        )
-        if name.startswith("ref_")
-    )
-    chain_tables = {
-        str(t)
-        for t in conn.execute(
-            sa.text(
-                "select table_name from information_schema.columns"
-                " where table_schema = current_schema() and column_name = 'chain_code'"
-            )
-        ).scalars()
-    }
+    catalog = catalog or read_catalog(conn)
+    tables = sorted(name for name in catalog.tables if name.startswith("ref_"))
+    chain_tables = catalog.chain_tables
     for table in tables:
         where = " where chain_code = :c" if table in chain_tables else ""
         rows = conn.execute(sa.text(f"select * from {table}{where}"), {"c": chain_code}).all()
@@ -402,7 +440,13 @@ def _as_date(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: date | None) -> Plan:
+def plan_run(
+    conn: sa.Connection,
+    chain_code: str,
+    models: list[Model],
+    since: date | None,
+    catalog: Catalog | None = None,
+) -> Plan:
     """Full rebuild or the earliest changed date, for one chain (see docs/models.md)."""
     state = conn.execute(
         sa.text(
@@ -412,7 +456,7 @@ def plan_run(conn: sa.Connection, chain_code: str, models: list[Model], since: d
         ),
         {"c": chain_code},
     ).one_or_none()
-    digest = inputs_hash(conn, chain_code, models)
+    digest = inputs_hash(conn, chain_code, models, catalog)
     last_load = conn.execute(
         sa.text("select coalesce(max(load_id), 0) from ops_load_log where chain_code = :c"),
         {"c": chain_code},
@@ -537,7 +581,9 @@ def run_models(
     models = order_models(list(models)) if models is not None else discover_models()
     for model in models:
         _check_incremental(model)
-    check_sources(engine, models)
+    with engine.connect() as conn:
+        catalog = read_catalog(conn)
+    check_sources(engine, models, catalog)
     ensure_views(engine, models)
     refresh_statistics(engine, sorted({d for m in models for d in m.depends_on}))
     tables = [m for m in models if not m.is_view]
@@ -552,12 +598,31 @@ def run_models(
                 # no JIT compilation: the planner overestimates the CTE joins' rows, and
                 # compiling a model's plan cost up to 3 s where running it took 0.05 s
                 conn.execute(sa.text("set local jit = off"))
-            plan = plan_run(conn, chain_code, every, since)
+            plan = plan_run(conn, chain_code, every, since, catalog)
+            estimates = _row_estimates(conn)
             for model in tables:
-                written[model.table] += _run_model(conn, model, chain_code, plan)
+                written[model.table] += _run_model(
+                    conn, model, chain_code, plan, catalog, estimates
+                )
             if complete:
                 _record(conn, chain_code, plan)
     return written
+
+
+def _row_estimates(conn: sa.Connection) -> dict[str, float]:
+    """PostgreSQL: each table's row estimate (pg_class.reltuples; -1: never analyzed),
+    read once per chain run; {} on DuckDB."""
+    if conn.dialect.name != "postgresql":
+        return {}
+    return {
+        str(name): float(rows)
+        for name, rows in conn.execute(
+            sa.text(
+                "select relname, reltuples from pg_class"
+                " where relnamespace = current_schema()::regnamespace and relkind = 'r'"
+            )
+        )
+    }
 
 
 def refresh_statistics(engine: sa.Engine, tables: list[str], share: float = 0.1) -> list[str]:
@@ -595,20 +660,6 @@ def discover_models_or(models: list[Model]) -> list[Model]:
         return models
 
 
-def _duckdb_primary_key(conn: sa.Connection, table: str) -> list[str]:
-    """The primary key columns of ``table`` on DuckDB; [] on PostgreSQL or without one."""
-    if conn.dialect.name != "duckdb":
-        return []
-    row = conn.execute(
-        sa.text(
-            "select constraint_column_names from duckdb_constraints()"
-            " where table_name = :t and constraint_type = 'PRIMARY KEY'"
-        ),
-        {"t": table},
-    ).first()
-    return [str(c) for c in row[0]] if row else []
-
-
 def _replace_by_key(
     conn: sa.Connection,
     table: str,
@@ -640,7 +691,14 @@ def _replace_by_key(
         conn.execute(sa.text(f"drop table if exists {staged}"))
 
 
-def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -> int:
+def _run_model(
+    conn: sa.Connection,
+    model: Model,
+    chain_code: str,
+    plan: Plan,
+    catalog: Catalog,
+    estimates: dict[str, float],
+) -> int:
     query = _strip_trailing_semicolon(model.sql)
     since = model_since(model, plan.lo)
     params = {
@@ -679,7 +737,7 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
     # heap pages (PostgreSQL); unordered, it read the whole table (0.2 s at 12 months)
     order = f" order by {spec['column']}" if spec.get("column") and keys is None else ""
     try:
-        key = _duckdb_primary_key(conn, model.table)
+        key = catalog.primary_keys.get(model.table, [])
         if key:
             _replace_by_key(conn, model.table, query, where, key, params, order)
         else:
@@ -695,15 +753,28 @@ def _run_model(conn: sa.Connection, model: Model, chain_code: str, plan: Plan) -
     finally:
         if keys is not None:
             conn.execute(sa.text(f"drop table if exists {SLICE_KEYS}"))
-    if model.doc.get("analyze") and conn.dialect.name == "postgresql":
-        # a large table rewritten in good part: fresh statistics before later models
-        # plan their joins on it (stale ones cost minutes on PostgreSQL)
-        estimate = conn.execute(
-            sa.text("select reltuples from pg_class where relname = :t"), {"t": model.table}
-        ).scalar_one()
-        if not sliced or estimate is None or estimate <= 0 or count > 0.1 * estimate:
-            conn.execute(sa.text(f"analyze {model.table}"))
+    if conn.dialect.name == "postgresql" and _needs_analyze(model, plan, count, estimates):
+        # fresh statistics before later models plan their joins on the table, and before
+        # the next night's slices do (stale ones cost minutes on PostgreSQL)
+        conn.execute(sa.text(f"analyze {model.table}"))
     return int(count)
+
+
+def _needs_analyze(model: Model, plan: Plan, count: int, estimates: dict[str, float]) -> bool:
+    """Whether a model's table is analyzed right after the model ran (PostgreSQL):
+
+    * on a full rebuild of the chain, every table (autovacuum would analyze them only
+      later: the first night after a rebuild or backfill planned its slices on empty or
+      missing statistics and took 233 s instead of 12 s);
+    * a table never analyzed (``reltuples`` -1) or estimated empty that now has rows;
+    * a model whose YAML says ``analyze: true`` (large tables later models join) when its
+      slice holds more than a tenth of the table's estimated rows."""
+    if plan.lo is None:
+        return True
+    estimate = estimates.get(model.table, -1.0)
+    if estimate <= 0:
+        return count > 0
+    return bool(model.doc.get("analyze")) and count > 0.1 * estimate
 
 
 def reference_markdown(models: list[Model] | None = None) -> str:

@@ -41,18 +41,12 @@ from ka_pipeline.delivery import (
     parse_smtp_url,
 )
 from ka_pipeline.errors import KaError
-from ka_pipeline.scorecard import (
-    Period,
-    Scorecard,
-    build_rollups,
-    build_scorecards,
-    figure_changes,
-    figures,
-    period_of,
-    render,
-    team_code,
-)
-from ka_pipeline.scorecard.periods import shift
+
+# the light parts of the scorecard package; building and rendering (jinja2, Pillow) are
+# imported only when some scorecard is due
+from ka_pipeline.scorecard.model import Scorecard, figure_changes, figures
+from ka_pipeline.scorecard.periods import Period, period_of, shift
+from ka_pipeline.scorecard.queries import team_code
 from ka_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -221,6 +215,9 @@ def _release_period(
             due.append((a, gaps, None))
     if not due:
         return results
+    # (through the package: its submodule render is named like the function)
+    from ka_pipeline.scorecard import build_rollups, build_scorecards, render
+
     owners = [a.code for a, _, _ in due if not a.rollup]
     teams = [a.code for a, _, _ in due if a.rollup]
     cards: dict[str, Scorecard] = {}
@@ -268,6 +265,9 @@ def send_scorecards(
     """
     if settings.smtp_url:
         parse_smtp_url(settings.smtp_url)  # a bad URL stops the run before anything is written
+    # (through the package: its submodule render is named like the function)
+    from ka_pipeline.scorecard import build_rollups, build_scorecards, render
+
     cards = build_scorecards(engine, kind, period_start, as_of, owners)
     if rollups and owners is None:
         cards += build_rollups(engine, kind, period_start, as_of)

@@ -13,25 +13,37 @@ The package is the stage between the marts and delivery, in three steps:
   in docs/scorecard.md.
 """
 
-from ka_pipeline.scorecard.catalogue import (
-    T,
-    compress_dates,
-    fmt_money,
-    fmt_pct,
-    strings,
-)
-from ka_pipeline.scorecard.charts import text_sparkline, trend_png
-from ka_pipeline.scorecard.model import (
-    FIGURES,
-    ChainCard,
-    FigureChange,
-    Scorecard,
-    figure_changes,
-    figures,
-)
-from ka_pipeline.scorecard.periods import CLI_KINDS, Period, last_ended, period_of
-from ka_pipeline.scorecard.queries import build_rollups, build_scorecards, team_code
-from ka_pipeline.scorecard.render import actions, attachment_name, render
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so that finding nothing due (a re-run, most nights)
+# costs no jinja2 or Pillow import: each public name and the submodule it lives in.
+_LAZY = {
+    **dict.fromkeys(("T", "compress_dates", "fmt_money", "fmt_pct", "strings"), "catalogue"),
+    **dict.fromkeys(("text_sparkline", "trend_png"), "charts"),
+    **dict.fromkeys(
+        ("FIGURES", "ChainCard", "FigureChange", "Scorecard", "figure_changes", "figures"),
+        "model",
+    ),
+    **dict.fromkeys(("CLI_KINDS", "Period", "last_ended", "period_of"), "periods"),
+    **dict.fromkeys(("build_rollups", "build_scorecards", "team_code"), "queries"),
+    **dict.fromkeys(("actions", "attachment_name", "render"), "render"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+    # every name of that module at once; this also puts the function render back where
+    # importing the submodule of the same name bound the module
+    for public, home in _LAZY.items():
+        if home == _LAZY[name]:
+            globals()[public] = getattr(module, public)
+    return globals()[name]
+
 
 __all__ = [
     "CLI_KINDS",
