@@ -207,6 +207,7 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
     return module + "".join(f"[{params[n]}]" for n in sorted(names) if n in params)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = _module_fixture_group(item)
