@@ -207,14 +207,26 @@ def _module_fixture_group(item: pytest.Item) -> str | None:
     return module + "".join(f"[{params[n]}]" for n in sorted(names) if n in params)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _module_fixture_group(item)
-        if group is not None:
-            # one worker runs these tests, so the module fixture is built once
-            item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    group = _module_fixture_group(item)
+    if group is not None:
+        # one worker runs these tests, so the module fixture is built once
+        item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(item.config.option, "loadgroup", False):  # in a --dist loadgroup worker
+            _group_node_id(item, group)
 
+
+def _group_node_id(item: pytest.Item, group: str) -> None:
+    """Give a grouped test the ``@group`` node-id suffix the loadgroup scheduler reads.
+    xdist 3.8 sets it on ``item._nodeid``, which pytest 9.2 no longer reads (the node id
+    is ``item._id``), so without this every test would be scheduled alone."""
+    from _pytest.nodeid import coerce_node_id
+
+    if "@" not in item.nodeid:
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         name = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
