@@ -23,8 +23,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ka-pipeline demo
 
+# Two test processes (pytest-xdist); tests/conftest.py keeps the tests of a costly
+# module fixture in one process and starts the longest modules first.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The scorecard rendering test needs a real headless Chromium and a CJK font (so
 # Chinese text has its real width). Installed when missing and run as root; otherwise
