@@ -23,9 +23,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ka-pipeline demo
 
-# Two test processes (pytest-xdist); tests/conftest.py keeps the tests of a costly
+# Three test processes (pytest-xdist; many tests wait on subprocesses and servers); tests/conftest.py keeps the tests of a costly
 # module fixture in one process and starts the longest modules first.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 

@@ -227,8 +227,12 @@ def _group_node_id(item: pytest.Item, group: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, str]:
         name = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
-        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+        if name not in LONG_FIRST:
+            return len(LONG_FIRST), ""
+        # a module fixture's parameters kept together: interleaved, the fixture was
+        # torn down and built again at each switch (the demo twice per engine)
+        return LONG_FIRST.index(name), _module_fixture_group(item) or ""
 
     items.sort(key=rank)  # stable: the collection order within each rank
