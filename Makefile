@@ -23,8 +23,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ka-pipeline demo
 
-# Three test processes (pytest-xdist; many tests wait on subprocesses and servers); tests/conftest.py keeps the tests of a costly
-# module fixture in one process and starts the longest modules first.
+# Three test processes (pytest-xdist): many tests wait on subprocesses and servers.
+# tests/conftest.py keeps the tests of a costly module fixture in one process and
+# starts the longest modules first. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
