@@ -701,9 +701,16 @@ def _run_model(
 ) -> int:
     query = _strip_trailing_semicolon(model.sql)
     since = model_since(model, plan.lo)
+    since_month = since.replace(day=1)
+    since_week = since - timedelta(days=since.isoweekday() - 1)
     params = {
         "chain_code": chain_code,
         "since": since,
+        # the first day of the month and the Monday of the ISO week holding :since, and
+        # the earlier of the two: where a model's periods (months, weeks) start reading
+        "since_month": since_month,
+        "since_week": since_week,
+        "since_period": min(since_month, since_week),
         "until": plan.until,
         "sends_promo": plan.sends_promo,
         # the chain's last file dates (int_chain_as_of): every feed's, and sales,

@@ -56,7 +56,7 @@ pairs_ly_month as (
     from int_store_item_period
     where chain_code = :chain_code
         and period_kind = 'month'
-        and period_start >= cast(cast(date_trunc('month', cast(:since as date)) as date) - interval '1 year' as date)
+        and period_start >= cast(cast(:since_month as date) - interval '1 year' as date)
         and period_start < cast(
             cast(date_trunc('month', cast(:until as date)) as date)
             + interval '1 month' - interval '1 year' as date
@@ -68,7 +68,7 @@ pairs_ly_week as (
     from int_store_item_period
     where chain_code = :chain_code
         and period_kind = 'week'
-        and period_start >= cast(cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date) - 371 as date)
+        and period_start >= cast(cast(:since_week as date) - 371 as date)
         and period_start < cast(cast(:until as date) - 357 as date)
 ),
 
@@ -76,10 +76,7 @@ sales_dates as (
     select distinct business_date
     from int_store_item_day
     where chain_code = :chain_code
-        and business_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and business_date >= :since_period
 ),
 
 invoices as (
@@ -88,10 +85,7 @@ invoices as (
     left join ref_product as p
         on p.barcode = i.barcode
     where i.chain_code = :chain_code
-        and i.invoice_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and i.invoice_date >= :since_period
 ),
 
 -- trade spend: every deduction except type 'rebate' (a rebate is earned by volume and
@@ -100,10 +94,7 @@ deductions as (
     select deduction_date, amount
     from stg_deductions
     where chain_code = :chain_code
-        and deduction_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and deduction_date >= :since_period
         and deduction_type <> 'rebate'
 ),
 
@@ -111,10 +102,7 @@ oos_days as (
     select business_date, store_code, lost_sales_amount
     from mart_oos_day
     where chain_code = :chain_code
-        and business_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and business_date >= :since_period
 ),
 
 stores as (
@@ -182,9 +170,9 @@ dated as (
     ) as r
     cross join kinds as k
     where k.period_kind = 'month'
-        and r.d >= cast(date_trunc('month', cast(:since as date)) as date)
+        and r.d >= :since_month
         or k.period_kind = 'week'
-        and r.d >= cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
+        and r.d >= :since_week
 ),
 
 dated_period as (

@@ -40,20 +40,14 @@ days as (
         required_price
     from int_store_item_day
     where chain_code = :chain_code
-        and business_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and business_date >= :since_period
 ),
 
 invoice_dates as (
     select distinct invoice_date
     from stg_invoices
     where chain_code = :chain_code
-        and invoice_date >= least(
-            cast(date_trunc('month', cast(:since as date)) as date),
-            cast(cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer) as date)
-        )
+        and invoice_date >= :since_period
 ),
 
 stores as (
@@ -132,12 +126,9 @@ pair_period as (
     select *
     from rolled_up
     where period_kind = 'month'
-        and period_start >= cast(date_trunc('month', cast(:since as date)) as date)
+        and period_start >= :since_month
         or period_kind = 'week'
-        and period_start >= cast(
-            cast(:since as date) - cast(extract(isodow from cast(:since as date)) - 1 as integer)
-            as date
-        )
+        and period_start >= :since_week
 ),
 
 invoice_periods as (
