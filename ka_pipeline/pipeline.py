@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from ka_pipeline.ahead import one_ahead
 from ka_pipeline.config import Chain, Config, load_config
 from ka_pipeline.daystatus import DayState, record_days
 from ka_pipeline.discover import FeedFile, days, discover
@@ -380,8 +381,9 @@ def _load_streamed(
     seconds: dict[str, float],
     home: Path | None = None,
 ) -> FileLoad:
-    """Load one large CSV file in chunks of :data:`CHUNK_ROWS` rows, in one transaction
-    (memory holds one chunk). The checks are those of a batch: a key repeated anywhere
+    """Load one large CSV file in chunks of :data:`CHUNK_ROWS` rows, in one transaction;
+    the next chunk is read and validated while this one is written (:func:`one_ahead`), so
+    memory holds two chunks. The checks are those of a batch: a key repeated anywhere
     in the file quarantines each of its rows, as the suite's uniqueness check does
     within a chunk; a restatement is held the same way."""
     feed, layout = feed_file.feed, chain.feeds[feed_file.feed]
@@ -414,7 +416,7 @@ def _load_streamed(
                 publish_streamed(
                     engine,
                     load,
-                    pieces(line_by_line),
+                    one_ahead(pieces(line_by_line)),
                     lambda done: _hold_reason(done, (old or {}).get(load.business_date), share),
                 )
             return load

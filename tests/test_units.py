@@ -22,7 +22,13 @@ from ka_pipeline.parse import (
     read_file,
 )
 from ka_pipeline.shown import plain, shown
-from ka_pipeline.warehouse import create_engine, migrate, migrations, split_statements
+from ka_pipeline.warehouse import (
+    create_engine,
+    migrate,
+    migration_engine,
+    migrations,
+    split_statements,
+)
 from tests.helpers import FIXTURES
 
 
@@ -180,6 +186,39 @@ def test_migrations_apply_once_and_refuse_edits(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="0001_initial.sql changed after it was applied"):
         migrate(engine)
     engine.dispose()
+
+
+def test_an_engine_migration_runs_on_its_engine_and_is_recorded_on_the_other(
+    engine: sa.Engine,
+) -> None:
+    """0090 drops the raw tables' partition indexes on DuckDB only (its zone maps serve
+    the partition filters; the ART index made a large load 3x slower): PostgreSQL keeps
+    its B-trees, and both record the version as applied."""
+    script = dict((name, sql) for _, name, sql in migrations())[
+        "0090_duckdb_raw_without_indexes.sql"
+    ]
+    assert migration_engine(script) == "duckdb"
+    assert migration_engine("-- 0001: every engine\ncreate table a (x int);") is None
+    with engine.connect() as conn:
+        applied = conn.execute(
+            sa.text("select count(*) from ops_schema_migrations where version = 90")
+        ).scalar_one()
+        if engine.dialect.name == "duckdb":
+            indexes = conn.execute(
+                sa.text("select index_name from duckdb_indexes() where table_name like 'raw_%'")
+            ).scalars()
+        else:
+            indexes = conn.execute(
+                sa.text("select indexname from pg_indexes where tablename like 'raw_%'")
+            ).scalars()
+        names = set(indexes)
+    assert applied == 1
+    partition = {"raw_sales_part", "raw_invoices_part", "raw_deductions_part", "raw_payments_part"}
+    if engine.dialect.name == "duckdb":
+        assert not names & partition
+        assert {"raw_invoices_invoice", "raw_payments_invoice"} <= names
+    else:
+        assert partition <= names
 
 
 def test_split_statements_ignores_comments() -> None:

@@ -22,6 +22,16 @@ from ka_pipeline.errors import ConfigError
 from ka_pipeline.locks import chain_lock, wait_for_duckdb
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A migration's first line may restrict it to one engine: "-- engine: duckdb". Elsewhere
+# it is recorded as applied without running, so every warehouse has the same versions.
+_ENGINE_LINE = re.compile(r"^--\s*engine:\s*(duckdb|postgresql)\s*$")
+
+
+def migration_engine(script: str) -> str | None:
+    """The engine a migration is restricted to by its first line, or None (every engine)."""
+    first = script.lstrip().split("\n", 1)[0].strip()
+    match = _ENGINE_LINE.match(first)
+    return match.group(1) if match else None
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -86,8 +96,11 @@ def _migrate(engine: sa.Engine) -> list[str]:
                     "add a new migration instead of editing an applied one"
                 )
             continue
+        only = migration_engine(script)
         with engine.begin() as conn:
-            for statement in split_statements(script):
+            for statement in (
+                split_statements(script) if only in (None, engine.dialect.name) else []
+            ):
                 conn.execute(sa.text(statement))
             conn.execute(
                 sa.text(
