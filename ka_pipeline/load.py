@@ -257,7 +257,8 @@ def publish_streamed(
 
     ``pieces`` yields the file's validated chunks (``good``/``bad`` set); they are
     written as they come (the next one may be made meanwhile, see
-    :mod:`ka_pipeline.ahead`), so memory holds two chunks, not the file. ``load`` ends with the totals.
+    :mod:`ka_pipeline.ahead`), so memory holds two chunks, not the file. ``load`` ends
+    with the totals.
     ``hold(load)`` may return a reason to keep the loaded partition: the transaction is
     rolled back and :class:`Held` raised. Any error rolls back the whole file, so the
     partition is replaced by the whole file or not at all.

@@ -582,7 +582,29 @@ def _key_hashes(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     hashes, numbers = [], []
     for frame in chunks:
-        keys = normalise(frame[list(key)], layout)[list(key)]
-        hashes.append(pd.util.hash_pandas_object(keys, index=False).to_numpy())
+        hashes.append(key_hashes(normalise(frame[list(key)], layout), key))
         numbers.append(frame["_row"].to_numpy())
     return hashes, numbers
+
+
+def key_hashes(normalised: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
+    """One 64-bit hash per row of the normalised ``key`` columns (the key pass's and
+    :class:`KeyTally`'s hash: the same rows give the same hashes)."""
+    return pd.util.hash_pandas_object(normalised[list(key)], index=False).to_numpy()
+
+
+class KeyTally:
+    """The key hashes of a file's chunks as they are read, to tell at the end whether
+    any key appeared on more than one row of the file (see :func:`repeated_rows`)."""
+
+    def __init__(self) -> None:
+        self._hashes: list[np.ndarray] = []
+
+    def add(self, normalised: pd.DataFrame, key: tuple[str, ...]) -> None:
+        self._hashes.append(key_hashes(normalised, key))
+
+    def any_repeated(self) -> bool:
+        if not self._hashes:
+            return False
+        every = np.concatenate(self._hashes)
+        return len(np.unique(every)) < len(every)

@@ -39,6 +39,7 @@ from ka_pipeline.masterdata import publish_master_data
 from ka_pipeline.models import run_models
 from ka_pipeline.parse import (
     NUMBER_MISREAD,
+    KeyTally,
     NeedsLineByLine,
     Parsed,
     normalise,
@@ -385,44 +386,60 @@ def _load_streamed(
     the next chunk is read and validated while this one is written (:func:`one_ahead`), so
     memory holds two chunks. The checks are those of a batch: a key repeated anywhere
     in the file quarantines each of its rows, as the suite's uniqueness check does
-    within a chunk; a restatement is held the same way."""
+    within a chunk (found by a pass over the key columns, made only for a file whose
+    keys repeat); a restatement is held the same way."""
     feed, layout = feed_file.feed, chain.feeds[feed_file.feed]
     load = _new_load(chain, feed_file)
     key, key_reason = key_rule(feed)
     old = None if force else _loaded_partitions(engine, chain.code, feed, [load.business_date])
     share = layout.restatement_min_share
 
-    def pieces(line_by_line: bool) -> Iterator[FileLoad]:
-        with _timed(seconds, "read"):
-            repeated = repeated_rows(feed_file.path, layout, key, CHUNK_ROWS)
+    def pieces(line_by_line: bool, key_pass: bool) -> Iterator[FileLoad]:
+        repeated: set[int] = set()
+        if key_pass:
+            with _timed(seconds, "read"):
+                repeated = repeated_rows(feed_file.path, layout, key, CHUNK_ROWS)
+        tally = None if key_pass else KeyTally()
         chunks = read_chunks(feed_file.path, layout, CHUNK_ROWS, line_by_line=line_by_line)
         while True:
             with _timed(seconds, "read"):
                 parsed = next(chunks, None)
             if parsed is None:
-                return
+                break
             piece = _new_load(chain, feed_file)
             with _timed(seconds, "read"):
                 batch = _normalised(chain, feed, [(piece, parsed)])
+                if tally is not None and batch.frame is not None:
+                    tally.add(batch.frame, key)
             with _timed(seconds, "validate"):
                 _validate_batch(config, chain, feed, batch, engine, home)
                 _quarantine_repeated(piece, parsed, repeated, key, key_reason)
             load.reports.extend(piece.reports)
             yield piece
+        if tally is not None and tally.any_repeated():
+            raise _KeysRepeated(feed_file.name)
 
-    for line_by_line in (False, True):
+    # Most files repeat no key: the first attempt reads the file once and only counts
+    # its keys; a file where some key repeats is loaded again (the first attempt rolled
+    # back) after a pass over its key columns, so every row of a repeated key is
+    # quarantined whichever chunks hold them.
+    attempts = [(False, False)]
+    while attempts:
+        line_by_line, key_pass = attempts.pop(0)
         try:
             with _timed(seconds, "publish"):
                 publish_streamed(
                     engine,
                     load,
-                    one_ahead(pieces(line_by_line)),
+                    one_ahead(pieces(line_by_line, key_pass)),
                     lambda done: _hold_reason(done, (old or {}).get(load.business_date), share),
                 )
             return load
-        except NeedsLineByLine:
+        except (NeedsLineByLine, _KeysRepeated) as exc:
             load.counts = None
             load.reports.clear()  # that attempt was rolled back
+            if not line_by_line:
+                attempts = [(isinstance(exc, NeedsLineByLine), True)]
             continue
         except (FileRejected, Held) as exc:
             load.rejected_reason = exc.reason if isinstance(exc, FileRejected) else str(exc)
@@ -431,6 +448,10 @@ def _load_streamed(
     load.good = load.bad = None
     publish(engine, [load])
     return load
+
+
+class _KeysRepeated(Exception):
+    """Some key of a streamed file appears on more than one row: load it with the key pass."""
 
 
 def _quarantine_repeated(

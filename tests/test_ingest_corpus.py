@@ -646,6 +646,62 @@ def test_restatement_that_empties_a_partition_is_held_unless_forced(
     assert not [t for t in sa.inspect(engine).get_table_names() if t.startswith("stage_")]
 
 
+def test_a_large_file_is_read_once_unless_a_key_repeats_across_its_chunks(
+    tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The large-file path counts each chunk's keys as it reads; only a file where some
+    key repeats is loaded again after a pass over its key columns, so both rows of a key
+    repeated in chunks 1 and 2 are quarantined (the suite sees one chunk at a time)."""
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    key_passes = []
+    real = pipeline.repeated_rows
+
+    def counted(*args, **kwargs):
+        key_passes.append(args[0].name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "repeated_rows", counted)
+    monkeypatch.setenv("KA_WAREHOUSE_URL", warehouse_url)
+    monkeypatch.delenv("KA_SMTP_URL", raising=False)
+    home = copy_fixture("mini", tmp_path / "home")
+    settings = load_settings(home)
+    day = date(2026, 10, 30)
+    sales = home / "feeds/AAA/sales/AAA_sales_20261030.csv"
+    good, good2 = G.replace("{d}", "2026-10-30"), G2.replace("{d}", "2026-10-30")
+    sales.write_text(H + good + good2 + "2026-10-30,A02,6901234567892,1,2.99\n")
+    run(settings, day, day, chains=["AAA"], scorecards="never", progress=lambda m: None)
+    assert key_passes == []  # no key repeats: the file was read once
+    engine = connect(settings.warehouse_url)
+    assert rows(engine, "select count(*) as n from raw_sales where chain_code = 'AAA'")[0].n == 3
+
+    # the next day: row 3 repeats row 1, in the next chunk
+    day = date(2026, 10, 31)
+    good, good2 = G.replace("{d}", "2026-10-31"), G2.replace("{d}", "2026-10-31")
+    (home / "feeds/AAA/sales/AAA_sales_20261031.csv").write_text(H + good + good2 + good)
+    run(settings, day, day, chains=["AAA"], scorecards="never", progress=lambda m: None)
+    assert key_passes == ["AAA_sales_20261031.csv"]
+    loaded = rows(
+        engine,
+        "select barcode from raw_sales where chain_code = 'AAA' and business_date = '2026-10-31'",
+    )
+    assert [r.barcode for r in loaded] == ["0012345678905"]
+    quarantined = rows(
+        engine,
+        "select q.row_number, q.reason from ops_quarantine q join ops_load_log l"
+        " on l.load_id = q.load_id where l.status = 'loaded' and l.feed = 'sales'"
+        " and l.business_date = '2026-10-31' order by q.row_number",
+    )
+    assert [r.row_number for r in quarantined] == [1, 3]
+    assert all("more than once in the file" in r.reason for r in quarantined)
+    log = rows(
+        engine,
+        "select rows_read, rows_loaded, rows_quarantined from ops_load_log where"
+        " feed = 'sales' and status = 'loaded' and business_date = '2026-10-31'",
+    )
+    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined) for r in log] == [(3, 1, 2)]
+
+
 def test_status_shows_file_contents_only_escaped(
     corpus_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
