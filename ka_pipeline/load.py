@@ -251,6 +251,8 @@ def publish_streamed(
     load: FileLoad,
     pieces: Iterator[FileLoad],
     hold: Callable[[FileLoad], str | None],
+    *,
+    staged: bool = True,
 ) -> None:
     """Publish one large file chunk by chunk: its partition is replaced in one
     transaction, by the whole file or not at all.
@@ -262,8 +264,13 @@ def publish_streamed(
     ``hold(load)`` may return a reason to keep the loaded partition: the transaction is
     rolled back and :class:`Held` raised. Any error rolls back the whole file, so the
     partition is replaced by the whole file or not at all.
+
+    On DuckDB an open transaction keeps its appended rows in memory until the commit
+    (about 110 bytes a row), so unless ``staged`` is False (the caller knows the file is
+    small enough, see ``pipeline.DUCKDB_DIRECT_BYTES``) the chunks go through staging
+    tables (:func:`_publish_staged`); PostgreSQL writes them straight in.
     """
-    if engine.dialect.name == "duckdb":
+    if engine.dialect.name == "duckdb" and staged:
         _publish_staged(engine, load, pieces, hold)
         return
     loaded = quarantined = 0

@@ -69,6 +69,11 @@ PUBLISH_BATCH_FILES = 100  # files per transaction at most
 # CHUNK_ROWS rows within one transaction.
 BATCH_BYTES = 16 << 20
 CHUNK_ROWS = 200_000
+# DuckDB holds a transaction's appended rows in memory until the commit (about 110
+# bytes a row): a CSV file up to this size (about 1.6M sales rows, 180 MB held) is
+# written straight into its partition; a larger one through staging tables
+# (ka_pipeline.load.publish_streamed), each row then written twice.
+DUCKDB_DIRECT_BYTES = 64 << 20
 DAILY_FEEDS = ("sales",)  # feeds expected every business date; a gap is a missing feed
 
 
@@ -433,6 +438,7 @@ def _load_streamed(
                     load,
                     one_ahead(pieces(line_by_line, key_pass)),
                     lambda done: _hold_reason(done, (old or {}).get(load.business_date), share),
+                    staged=feed_file.path.stat().st_size > DUCKDB_DIRECT_BYTES,
                 )
             return load
         except (NeedsLineByLine, _KeysRepeated) as exc:
