@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -259,8 +260,9 @@ def _validate_batch(
     batch: _Batch,
     engine: sa.Engine | None = None,
     home: Path | None = None,
-) -> None:
+) -> Any:
     """Validate all readable files of a batch in one suite run; split good from bad.
+    Returns the suite's result (None for a batch with no readable row).
 
     Every check is per file and per partition (a key repeated in one file, a date
     outside its file's window), so a file gives the same rows whichever batch it is in;
@@ -271,7 +273,7 @@ def _validate_batch(
     """
     readable, frame = batch.readable, batch.frame
     if not readable or frame is None:
-        return
+        return None
     layout = chain.feeds[feed]
     chain_key = FEEDS[feed].chain_key
     file_dates = frame["_file"].map(
@@ -287,6 +289,7 @@ def _validate_batch(
     )
     flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
+    suite_result = result.result
     if home is not None and result.result is not None:
         files = [(load.file_name, load.business_date.isoformat()) for load, _ in readable]
         page = store_result(home, chain.code, feed, files, result.result)
@@ -317,6 +320,7 @@ def _validate_batch(
                 }
             )
             load.bad = lines if load.bad is None else pd.concat([load.bad, lines])
+    return suite_result
 
 
 def _loaded_partitions(
@@ -405,6 +409,7 @@ def _load_streamed(
             with _timed(seconds, "read"):
                 repeated = repeated_rows(feed_file.path, layout, key, CHUNK_ROWS)
         tally = None if key_pass else KeyTally()
+        reports = _ChunkReports(home, chain.code, feed_file)
         chunks = read_chunks(feed_file.path, layout, CHUNK_ROWS, line_by_line=line_by_line)
         while True:
             with _timed(seconds, "read"):
@@ -417,12 +422,13 @@ def _load_streamed(
                 if tally is not None and batch.frame is not None:
                     tally.add(batch.frame, key)
             with _timed(seconds, "validate"):
-                _validate_batch(config, chain, feed, batch, engine, home)
+                reports.add(_validate_batch(config, chain, feed, batch, engine), len(parsed.rows))
                 _quarantine_repeated(piece, parsed, repeated, key, key_reason)
-            load.reports.extend(piece.reports)
             yield piece
         if tally is not None and tally.any_repeated():
             raise _KeysRepeated(feed_file.name)
+        with _timed(seconds, "validate"):
+            load.reports.extend(reports.stored())
 
     # Most files repeat no key: the first attempt reads the file once and only counts
     # its keys; a file where some key repeats is loaded again (the first attempt rolled
@@ -454,6 +460,40 @@ def _load_streamed(
     load.good = load.bad = None
     publish(engine, [load])
     return load
+
+
+class _ChunkReports:
+    """The stored suite results of a file loaded in chunks: a chunk where some
+    expectation failed gets its own result and Data Docs page (its counts and failing
+    rows); the chunks where every expectation held share one, stored at the end (a
+    passing result lists no counts, so theirs are the same but for the rows covered)."""
+
+    def __init__(self, home: Path | None, chain_code: str, feed_file: FeedFile) -> None:
+        self.home, self.chain_code, self.feed_file = home, chain_code, feed_file
+        self.pages: list[str] = []
+        self.clean: Any = None
+        self.clean_chunks = self.clean_rows = 0
+
+    def add(self, result: Any, rows: int) -> None:
+        if self.home is None or result is None:
+            return
+        if result.success:
+            self.clean = self.clean or result
+            self.clean_chunks += 1
+            self.clean_rows += rows
+        else:
+            self.pages.append(self._store(result, None))
+
+    def stored(self) -> list[str]:
+        if self.clean is not None:
+            covered = f"{self.clean_chunks} chunk(s) of {self.clean_rows} rows without a failure"
+            self.pages.append(self._store(self.clean, covered))
+            self.clean = None
+        return self.pages
+
+    def _store(self, result: Any, covered: str | None) -> str:
+        files = [(self.feed_file.name, self.feed_file.business_date.isoformat())]
+        return store_result(self.home, self.chain_code, self.feed_file.feed, files, result, covered)
 
 
 class _KeysRepeated(Exception):

@@ -411,12 +411,18 @@ INDEX_ROWS = 5000  # files listed on the Data Docs index (the newest)
 
 
 def store_result(
-    home: Path, chain_code: str, feed: str, files: list[tuple[str, str]], result: Any
+    home: Path,
+    chain_code: str,
+    feed: str,
+    files: list[tuple[str, str]],
+    result: Any,
+    covered: str | None = None,
 ) -> str:
     """Write a suite run's ``result`` for ``files`` ((file name, business date), in the
     order of the batch's ``_file`` numbers): its JSON under ``<home>/validation/`` and its
     Data Docs page under ``<home>/data_docs/``. Returns the page's path relative to
-    ``data_docs/``. File text in the result is escaped (:func:`shown`)."""
+    ``data_docs/``. File text in the result is escaped (:func:`shown`). ``covered`` says
+    which part of a file loaded in chunks the result stands for (in the run's name)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     for item in result.results:
@@ -432,6 +438,9 @@ def store_result(
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     first = shown(files[0][0]) if files else "no file"
     more = f" and {len(files) - 1} more file(s)" if len(files) > 1 else ""
+    if covered:
+        result.meta["ka_pipeline"]["covered"] = covered
+        more += f", {covered}"
     result.meta["run_id"] = RunIdentifier(
         run_name=f"{chain_code} {feed}: {first}{more}", run_time=now
     )
@@ -547,7 +556,8 @@ def _write_index(path: Path, entries: list[dict[str, Any]]) -> None:
         "tr.bad{background:#fde8e8}</style></head><body>"
         "<h1>ka-pipeline: validation results by file</h1>"
         "<p>Newest first. Each file links to the Great Expectations page of the suite"
-        " run(s) that checked it (a batch of files, or one chunk of a large file).</p>"
+        " run(s) that checked it: a batch of files; for a large file read in chunks, a"
+        " page per chunk where some expectation failed and one for its other chunks.</p>"
         "<table><tr><th>recorded</th><th>chain</th><th>feed</th><th>business date</th>"
         "<th>file</th><th>status</th><th>read</th><th>loaded</th><th>quarantined</th>"
         "<th>message</th><th>report</th></tr>" + "".join(cells) + "</table></body></html>",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ka_pipeline import pipeline
 from ka_pipeline.cli import main as cli_main
 from ka_pipeline.pipeline import run
 from ka_pipeline.settings import load_settings
@@ -120,6 +121,42 @@ def test_every_files_result_is_stored_and_shown_in_data_docs(
     assert cli_main(["--home", str(home), "status"]) == 0
     out = capsys.readouterr().out
     assert f"validation reports (Data Docs, every file's result): file://{home}" in out
+
+
+def test_a_file_read_in_chunks_has_a_page_per_failing_chunk_and_one_for_the_rest(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five chunks of one row: chunk 2's bad barcode gets its own result (counts and the
+    failing row); the four chunks where every expectation held share one result."""
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 1)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 1)
+    settings = load_settings(home)
+    sales = settings.feeds_dir / "AAA" / "sales"
+    sales.mkdir(parents=True)
+    rows = [
+        "2026-10-30,A01,6901234567892,1,2.00\n",
+        "2026-10-30,A01,6901234567893,1,2.00\n",  # a bad check digit
+        "2026-10-30,A01,0012345678905,1,2.00\n",
+        "2026-10-30,A02,6901234567892,1,2.00\n",
+        "2026-10-30,A02,0012345678905,1,2.00\n",
+    ]
+    (sales / "AAA_sales_20261030.csv").write_text(H + "".join(rows))
+    day = date(2026, 10, 30)
+    run(settings, day, day, chains=["AAA"], scorecards="never", progress=lambda m: None)
+    stored = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((home / "validation" / "AAA" / "sales").glob("*.json"))
+    ]
+    assert [d["success"] for d in stored] == [False, True]
+    failing, clean = stored
+    failed = [r for r in failing["results"] if not r["success"]]
+    assert [r["result"]["unexpected_rows"] for r in failed] == [
+        [{"file": "'sales/AAA_sales_20261030.csv'", "row": 2, "value": "'6901234567893'"}]
+    ]
+    assert "covered" not in failing["meta"]["ka_pipeline"]
+    assert clean["meta"]["ka_pipeline"]["covered"] == "4 chunk(s) of 4 rows without a failure"
+    entry = json.loads((home / "validation" / "files.jsonl").read_text().splitlines()[-1])
+    assert len(entry["reports"]) == 2
 
 
 def test_the_index_reads_only_the_tail_of_the_file_list(tmp_path: Path) -> None:
