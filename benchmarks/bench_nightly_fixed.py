@@ -253,6 +253,11 @@ def main() -> None:
 
     verdicts: list[bool] = []
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if sys.flags.dont_write_bytecode:
+        # packages installed without .pyc files (uv's default) are then compiled from
+        # source by every process: the imports, and the GE import, take about twice as
+        # long (docs/performance.md)
+        print("note: PYTHONDONTWRITEBYTECODE is set: modules without a .pyc are compiled each run")
     try:
         for label in ("PostgreSQL", "DuckDB"):
             runs = {}
