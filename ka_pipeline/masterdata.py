@@ -1,12 +1,20 @@
 """Publish the master data of a config folder to the ``ref_`` tables.
 
-Guarantee: all ``ref_`` tables are replaced together in one transaction, so the
+Guarantees: all ``ref_`` tables are replaced together in one transaction, so the
 warehouse always holds one consistent version of the master data, and loading the same
-config twice leaves the tables identical.
+config twice leaves the tables identical. A config whose master data is what was last
+published (same checksum of every table's columns and rows, recorded in
+``ops_master_data``) and whose ``ref_`` tables still hold the row counts published then
+is not written again: a nightly run with an unchanged config spends one query here, not
+a delete and insert of every table. (The ``ref_`` tables are the config's: edit the
+config, not the tables.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -135,13 +143,46 @@ def _stores(stores: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"name_en": object}).where(frame.notna(), None)
 
 
+def checksum(frames: dict[str, pd.DataFrame]) -> str:
+    """sha256 of the frames to publish: each table's name, columns, dtypes and rows."""
+    digest = hashlib.sha256()
+    for table in REF_TABLES:
+        frame = frames[table]
+        digest.update(f"{table}\0{list(frame.columns)}\0{list(map(str, frame.dtypes))}\0".encode())
+        for row in frame.itertuples(index=False, name=None):
+            digest.update(repr(row).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _published(conn: sa.Connection, digest: str) -> bool:
+    """Whether the ref_ tables hold what was published with checksum ``digest``: the
+    checksum recorded and every table's row count as published then."""
+    recorded = conn.execute(sa.text("select checksum, row_counts from ops_master_data")).all()
+    if len(recorded) != 1 or recorded[0][0] != digest:
+        return False
+    published = json.loads(recorded[0][1])
+    counts = conn.execute(
+        sa.text("select " + ", ".join(f"(select count(*) from {t})" for t in REF_TABLES))
+    ).one()
+    return published == dict(zip(REF_TABLES, map(int, counts), strict=True))
+
+
 def publish_master_data(engine: sa.Engine, config: Config) -> dict[str, int]:
-    """Replace every ref_ table with the config's master data; return rows per table."""
+    """Replace every ref_ table with the config's master data; return rows per table
+    (also when the tables already held it and nothing was written)."""
     frames = _frames(config)
-    counts = {}
+    digest = checksum(frames)
     with engine.begin() as conn:
         xact_lock(conn, "master-data")  # two runs at once: one replaces, then the other
+        if _published(conn, digest):
+            return {table: len(frames[table]) for table in REF_TABLES}
+        counts = {}
         for table in REF_TABLES:
             conn.execute(sa.text(f"delete from {table}"))
             counts[table] = bulk_insert(conn, table, frames[table])
+        conn.execute(sa.text("delete from ops_master_data"))
+        conn.execute(
+            sa.text("insert into ops_master_data values (:c, :n, :t)"),
+            {"c": digest, "n": json.dumps(counts, sort_keys=True), "t": datetime.now()},
+        )
     return counts

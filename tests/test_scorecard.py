@@ -897,3 +897,29 @@ def test_catalogue_is_complete():
 
     catalogue = strings()
     assert set(catalogue["en"]) - set(catalogue["zh-CN"]) == set()
+
+
+def test_compiled_templates_cached_render_the_same(cards, tmp_path, monkeypatch):
+    """The Jinja bytecode cache (render._bytecode_cache): a render from cached compiled
+    templates equals one compiled from source, and a cache that cannot be written only
+    costs the compile."""
+    import importlib
+
+    module = importlib.import_module("ka_pipeline.scorecard.render")
+    fresh = module.render(cards["LN"])
+    folder = tmp_path / "jinja"
+    folder.mkdir()
+    cache = module._BytecodeCache(directory=str(folder))
+    for attempt in ("writes the cache", "reads it"):
+        monkeypatch.setattr(module, "_bytecode_cache", lambda: cache)
+        module._env.cache_clear()
+        mail = module.render(cards["LN"])
+        assert (mail.subject, mail.html, mail.text) == (fresh.subject, fresh.html, fresh.text)
+        assert len(list(folder.glob("*.cache"))) == 2, attempt  # the HTML and text templates
+    (tmp_path / "gone").mkdir()
+    broken = module._BytecodeCache(directory=str(tmp_path / "gone"))
+    (tmp_path / "gone").rmdir()  # every write fails
+    monkeypatch.setattr(module, "_bytecode_cache", lambda: broken)
+    module._env.cache_clear()
+    assert module.render(cards["LN"]).html == fresh.html
+    module._env.cache_clear()

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import registry
 
 from ka_pipeline.errors import ConfigError
 from ka_pipeline.locks import chain_lock, wait_for_duckdb
@@ -32,6 +33,11 @@ def migration_engine(script: str) -> str | None:
     first = script.lstrip().split("\n", 1)[0].strip()
     match = _ENGINE_LINE.match(first)
     return match.group(1) if match else None
+
+# The DuckDB dialect by name (what duckdb_engine's entry point says): without it,
+# create_engine finds it by scanning every installed distribution's entry points, about
+# 0.1-0.3 s of each run. Registering imports nothing until a duckdb URL is used.
+registry.register("duckdb", "duckdb_engine", "Dialect")
 
 
 def create_engine(url: str) -> sa.Engine:
