@@ -14,7 +14,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the locked dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	@$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 

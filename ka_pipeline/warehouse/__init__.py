@@ -34,6 +34,7 @@ def migration_engine(script: str) -> str | None:
     match = _ENGINE_LINE.match(first)
     return match.group(1) if match else None
 
+
 # The DuckDB dialect by name (what duckdb_engine's entry point says): without it,
 # create_engine finds it by scanning every installed distribution's entry points, about
 # 0.1-0.3 s of each run. Registering imports nothing until a duckdb URL is used.
