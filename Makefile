@@ -10,12 +10,15 @@ export KA_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/post
 
 .PHONY: demo test browser install lint format airflow-test bench clean lock
 
+# Bytecode is compiled at install (uv writes none, and a machine may set
+# PYTHONDONTWRITEBYTECODE): otherwise every process compiles what it imports from source.
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the locked dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@$(BIN)/python -m compileall -q ka_pipeline ka_demo dags >/dev/null
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
