@@ -478,7 +478,8 @@ class _ChunkReports:
         if self.home is None or result is None:
             return
         if result.success:
-            self.clean = self.clean or result
+            if self.clean is None:
+                self.clean = result
             self.clean_chunks += 1
             self.clean_rows += rows
         else:
