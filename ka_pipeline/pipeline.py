@@ -463,34 +463,36 @@ def _load_streamed(
 
 
 class _ChunkReports:
-    """The stored suite results of a file loaded in chunks: a chunk where some
-    expectation failed gets its own result and Data Docs page (its counts and failing
-    rows); the chunks where every expectation held share one, stored at the end (a
-    passing result lists no counts, so theirs are the same but for the rows covered)."""
+    """The suite results of a file loaded in chunks, stored once the file is read (an
+    attempt rolled back stores none): a chunk where some expectation failed gets its own
+    result and Data Docs page (its counts and first failing rows, trimmed: small); the
+    chunks where every expectation held share one (a passing result lists no counts, so
+    theirs are the same but for the rows covered)."""
 
     def __init__(self, home: Path | None, chain_code: str, feed_file: FeedFile) -> None:
         self.home, self.chain_code, self.feed_file = home, chain_code, feed_file
-        self.pages: list[str] = []
+        self.failed: list[Any] = []
         self.clean: Any = None
         self.clean_chunks = self.clean_rows = 0
 
     def add(self, result: Any, rows: int) -> None:
         if self.home is None or result is None:
             return
-        if result.success:
-            if self.clean is None:
-                self.clean = result
-            self.clean_chunks += 1
-            self.clean_rows += rows
-        else:
-            self.pages.append(self._store(result, None))
+        if not result.success:
+            self.failed.append(result)
+            return
+        if self.clean is None:
+            self.clean = result
+        self.clean_chunks += 1
+        self.clean_rows += rows
 
     def stored(self) -> list[str]:
+        """Store the results; their Data Docs pages, failing chunks first."""
+        pages = [self._store(result, None) for result in self.failed]
         if self.clean is not None:
             covered = f"{self.clean_chunks} chunk(s) of {self.clean_rows} rows without a failure"
-            self.pages.append(self._store(self.clean, covered))
-            self.clean = None
-        return self.pages
+            pages.append(self._store(self.clean, covered))
+        return pages
 
     def _store(self, result: Any, covered: str | None) -> str:
         files = [(self.feed_file.name, self.feed_file.business_date.isoformat())]

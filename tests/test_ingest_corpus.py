@@ -11,6 +11,7 @@ restatement holds and nightly == backfill.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -678,10 +679,11 @@ def test_a_large_file_is_read_once_unless_a_key_repeats_across_its_chunks(
     engine = connect(settings.warehouse_url)
     assert rows(engine, "select count(*) as n from raw_sales where chain_code = 'AAA'")[0].n == 3
 
-    # the next day: row 3 repeats row 1, in the next chunk
+    # the next day: row 4 repeats row 1, in the next chunk; row 2's barcode is bad
     day = date(2026, 10, 31)
     good, good2 = G.replace("{d}", "2026-10-31"), G2.replace("{d}", "2026-10-31")
-    (home / "feeds/AAA/sales/AAA_sales_20261031.csv").write_text(H + good + good2 + good)
+    bad = "2026-10-31,A01,6901234567893,1,2.00\n"
+    (home / "feeds/AAA/sales/AAA_sales_20261031.csv").write_text(H + good + bad + good2 + good)
     run(settings, day, day, chains=["AAA"], scorecards="never", progress=lambda m: None)
     assert key_passes == ["AAA_sales_20261031.csv"]
     loaded = rows(
@@ -695,14 +697,24 @@ def test_a_large_file_is_read_once_unless_a_key_repeats_across_its_chunks(
         " on l.load_id = q.load_id where l.status = 'loaded' and l.feed = 'sales'"
         " and l.business_date = '2026-10-31' order by q.row_number",
     )
-    assert [r.row_number for r in quarantined] == [1, 3]
-    assert all("more than once in the file" in r.reason for r in quarantined)
+    assert [r.row_number for r in quarantined] == [1, 2, 4]
+    assert "more than once in the file" in quarantined[0].reason
+    assert "GTIN-13" in quarantined[1].reason
+    assert "more than once in the file" in quarantined[2].reason
     log = rows(
         engine,
         "select rows_read, rows_loaded, rows_quarantined from ops_load_log where"
         " feed = 'sales' and status = 'loaded' and business_date = '2026-10-31'",
     )
-    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined) for r in log] == [(3, 1, 2)]
+    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined) for r in log] == [(4, 1, 3)]
+    # results stored: chunk 1's failure and the clean chunk 2, of the attempt that
+    # loaded; none of the attempt rolled back when the repeat was found
+    results = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in (home / "validation" / "AAA" / "sales").glob("*.json")
+        if "AAA_sales_20261031.csv" in p.read_text(encoding="utf-8")
+    ]
+    assert sorted(r["success"] for r in results) == [False, True]
 
 
 def test_status_shows_file_contents_only_escaped(
