@@ -8,7 +8,9 @@ Guarantees:
   inserted. A failure rolls everything back, leaving the published data as it was.
 * **Nothing lost.** For every file, rows_read = rows_loaded + rows_quarantined.
 * **Bulk paths.** Rows go in through the engine's bulk path: ``COPY`` on PostgreSQL,
-  a scan of the registered DataFrame on DuckDB. No row-by-row inserts.
+  a scan of the registered DataFrame on DuckDB. No row-by-row inserts. After a commit,
+  the raw table's BRIN index on PostgreSQL covers the pages it appended (the next
+  partition's delete reads the new pages otherwise).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 from ka_pipeline.feeds import FEEDS
+from ka_pipeline.warehouse import summarize_brin
 
 RAW_TABLE = {name: declared.raw_table for name, declared in FEEDS.items()}
 
@@ -240,6 +243,8 @@ def publish(engine: sa.Engine, loads: list[FileLoad]) -> None:
             _replace_partitions(conn, chain_code, feed, dates)
         _insert_log(conn, loads, finished)
         _insert_rows(conn, accepted)
+    if accepted:
+        summarize_brin(engine, [RAW_TABLE[feed]])
 
 
 class Held(Exception):
@@ -287,6 +292,7 @@ def publish_streamed(
         if reason:
             raise Held(reason)
         _insert_log(conn, [load], datetime.now())
+    summarize_brin(engine, [RAW_TABLE[load.feed]])
 
 
 def _publish_staged(

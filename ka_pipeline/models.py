@@ -64,6 +64,7 @@ import yaml
 
 from ka_pipeline import resources
 from ka_pipeline.errors import ConfigError
+from ka_pipeline.warehouse import summarize_brin
 
 LAYERS = ("staging", "intermediate", "marts")
 # libyaml's safe loader when PyYAML has it (a tenth of the pure-Python one's time: the
@@ -629,10 +630,16 @@ def refresh_statistics(engine: sa.Engine, tables: list[str], share: float = 0.1)
     """PostgreSQL: ANALYZE each ``raw_`` table among ``tables`` whose rows changed since
     its last analyze by more than ``share`` of its live rows (a large load or backfill:
     stale statistics there once made a model take minutes instead of a second); return
-    the tables analyzed. Nothing on DuckDB, which keeps its statistics as it writes."""
+    the tables analyzed. Also on PostgreSQL: summarize the page ranges their BRIN indexes
+    do not cover yet (`raw_sales`, migration 0091): a range appended since the last
+    summary is scanned by every query until then, and autovacuum summarizes only when it
+    runs (after a 12-month load, the nightly model run took 6.80 s instead of 3.67 s).
+    It reads only the new ranges. Nothing on DuckDB, which keeps its statistics as it
+    writes."""
     raw = [t for t in tables if t.startswith("raw_")]
     if engine.dialect.name != "postgresql" or not raw:
         return []
+    summarize_brin(engine, raw)
     with engine.connect() as conn:
         stale = [
             str(name)

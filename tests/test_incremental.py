@@ -18,14 +18,14 @@ PostgreSQL. After a full run of the history before ``NIGHT1``:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ka_pipeline.load import bulk_insert
-from ka_pipeline.models import discover_models, run_models
+from ka_pipeline.load import FileLoad, bulk_insert, publish
+from ka_pipeline.models import discover_models, refresh_statistics, run_models
 
 CHAIN = "INC"
 STORES = ["S1", "S2", "S3", "S4"]
@@ -449,3 +449,43 @@ def test_statistics_refreshed_after_a_large_load(engine):
             )
         ).scalars()
         assert {"raw_sales", "raw_invoices", "raw_payments"} <= set(analyzed)
+
+
+def test_the_brin_index_covers_what_a_load_appended(engine):
+    """PostgreSQL: raw_sales' BRIN index (migration 0091) is summarized before models
+    run, so a query by date does not scan every page appended since autovacuum last ran
+    (after a 12-month load the nightly took 6.80 s instead of 3.67 s)."""
+    if engine.dialect.name != "postgresql":
+        return  # DuckDB keeps no index on raw tables (0090)
+    with engine.begin() as conn:  # 60,000 rows: several 128-page ranges
+        conn.execute(
+            sa.text(
+                "insert into raw_sales (chain_code, business_date, store_code, barcode, units,"
+                " sales_amount, load_id) select 'AAA', date '2026-01-01' + (i % 30),"
+                " 'S' || (i % 200), '6901234567892', 1, 9.90, 1"
+                " from generate_series(1, 60000) as i"
+            )
+        )
+    refresh_statistics(engine, ["raw_sales"])
+    with engine.begin() as conn:
+        left = conn.execute(sa.text("select brin_summarize_new_values('raw_sales_part')"))
+        assert left.scalar_one() == 0  # nothing left for a summary to cover
+    # a load's publish leaves nothing either (the next partition's delete reads by date)
+    n = 60_000
+    good = pd.DataFrame(
+        {
+            "store_code": [f"S{i % 200}" for i in range(n)],
+            "barcode": "6901234567892",
+            "units": "1",
+            "sales_amount": "9.90",
+            "promo_units": None,
+            "promo_amount": None,
+            "on_hand_units": None,
+        }
+    )
+    load = FileLoad("AAA", "sales", date(2026, 2, 1), "f.csv", "f.csv", "x", datetime.now())
+    load.good = good
+    publish(engine, [load])
+    with engine.begin() as conn:
+        left = conn.execute(sa.text("select brin_summarize_new_values('raw_sales_part')"))
+        assert left.scalar_one() == 0

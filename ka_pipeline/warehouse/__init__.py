@@ -56,6 +56,28 @@ def is_duckdb(engine_or_conn: sa.Engine | sa.Connection) -> bool:
     return engine_or_conn.dialect.name == "duckdb"
 
 
+def summarize_brin(engine: sa.Engine, tables: list[str]) -> None:
+    """PostgreSQL: summarize the page ranges the BRIN indexes of ``tables`` do not cover
+    yet (``raw_sales_part``, migration 0091). A range appended since the last summary is
+    read by every query on the table until autovacuum summarizes it; this reads only
+    the new ranges. Nothing on DuckDB."""
+    if engine.dialect.name != "postgresql" or not tables:
+        return
+    with engine.begin() as conn:
+        indexes = conn.execute(
+            sa.text(
+                "select i.indexrelid::regclass::text from pg_index i"
+                " join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam"
+                " where am.amname = 'brin' and i.indrelid::regclass::text = any(:t)"
+            ),
+            {"t": list(tables)},
+        ).scalars()
+        for index in sorted(indexes):
+            conn.execute(
+                sa.text("select brin_summarize_new_values(cast(:i as regclass))"), {"i": index}
+            )
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The migrations shipped with the package, as (version, name, sql), in order."""
     folder = resources.files("ka_pipeline.warehouse") / "migrations"
