@@ -489,3 +489,23 @@ def test_the_brin_index_covers_what_a_load_appended(engine):
     with engine.begin() as conn:
         left = conn.execute(sa.text("select brin_summarize_new_values('raw_sales_part')"))
         assert left.scalar_one() == 0
+
+
+def test_a_busy_table_is_not_waited_for_by_the_summary(engine, monkeypatch):
+    """The BRIN summary takes raw_sales' SHARE UPDATE EXCLUSIVE lock: while another
+    session holds it (a vacuum, an ANALYZE), the summary is left for later, not waited
+    for, and the load or model run goes on."""
+    if engine.dialect.name != "postgresql":
+        return
+    import time
+
+    from ka_pipeline import warehouse
+
+    monkeypatch.setattr(warehouse, "SUMMARY_LOCK_TIMEOUT", "200ms")
+    with engine.connect() as holder:
+        holder.execute(sa.text("begin"))
+        holder.execute(sa.text("lock table raw_sales in share update exclusive mode"))
+        began = time.monotonic()
+        warehouse.summarize_brin(engine, ["raw_sales"])
+        assert time.monotonic() - began < 5
+        holder.execute(sa.text("rollback"))

@@ -10,6 +10,7 @@ one process (opened with a bounded wait, :mod:`ka_pipeline.locks`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -56,14 +57,22 @@ def is_duckdb(engine_or_conn: sa.Engine | sa.Connection) -> bool:
     return engine_or_conn.dialect.name == "duckdb"
 
 
+SUMMARY_LOCK_TIMEOUT = "2s"
+
+
 def summarize_brin(engine: sa.Engine, tables: list[str]) -> None:
     """PostgreSQL: summarize the page ranges the BRIN indexes of ``tables`` do not cover
     yet (``raw_sales_part``, migration 0091). A range appended since the last summary is
     read by every query on the table until autovacuum summarizes it; this reads only
-    the new ranges. Nothing on DuckDB."""
+    the new ranges. Nothing on DuckDB.
+
+    The summary takes the table's SHARE UPDATE EXCLUSIVE lock (as VACUUM and ANALYZE do):
+    behind another holder for more than :data:`SUMMARY_LOCK_TIMEOUT` it is left to the
+    next call or to autovacuum (an anti-wraparound vacuum does not give way), never
+    waited for."""
     if engine.dialect.name != "postgresql" or not tables:
         return
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         indexes = conn.execute(
             sa.text(
                 "select i.indexrelid::regclass::text from pg_index i"
@@ -72,10 +81,18 @@ def summarize_brin(engine: sa.Engine, tables: list[str]) -> None:
             ),
             {"t": list(tables)},
         ).scalars()
-        for index in sorted(indexes):
-            conn.execute(
-                sa.text("select brin_summarize_new_values(cast(:i as regclass))"), {"i": index}
-            )
+        indexes = sorted(indexes)
+    for index in indexes:
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"set local lock_timeout = '{SUMMARY_LOCK_TIMEOUT}'"))
+                conn.execute(
+                    sa.text("select brin_summarize_new_values(cast(:i as regclass))"), {"i": index}
+                )
+        except sa.exc.OperationalError as exc:
+            if "lock timeout" not in str(exc):
+                raise
+            logging.getLogger(__name__).info("%s not summarized now: its table is busy", index)
 
 
 def migrations() -> list[tuple[int, str, str]]:
