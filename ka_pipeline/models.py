@@ -67,9 +67,6 @@ from ka_pipeline.errors import ConfigError
 from ka_pipeline.warehouse import summarize_brin
 
 LAYERS = ("staging", "intermediate", "marts")
-# libyaml's safe loader when PyYAML has it (a tenth of the pure-Python one's time: the
-# models are read on every run)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # table names a model's SQL reads: after from / join, in the warehouse's prefixes
 _READS = re.compile(r"\b(?:from|join)\s+((?:raw|ref|stg|int|mart|ops)_[a-z0-9_]+)\b", re.I)
@@ -99,7 +96,7 @@ def _read_doc(path: Path) -> dict[str, Any]:
     if not doc_path.exists():
         raise ConfigError(f"{path}: no {doc_path.name} beside it (grain, key, depends_on, columns)")
     try:
-        doc = yaml.load(doc_path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+        doc = resources.load_shipped_yaml(doc_path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{doc_path}: not valid YAML: {exc}") from exc
     for key in ("name", "grain", "key", "depends_on", "columns"):

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ka_pipeline.errors import ConfigError
 
@@ -64,3 +67,14 @@ def sql_dir() -> Path:
 def expectations_dir() -> Path:
     """The Great Expectations suites folder."""
     return resource_dir("expectations")
+
+
+# libyaml's safe loader when PyYAML has it: the same documents as yaml.safe_load, parsed
+# in a tenth of the pure-Python loader's time
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_shipped_yaml(text: str) -> Any:
+    """A YAML document the package ships (model YAML, the default deduction rules, the
+    scorecard strings), read on every run: parsed as ``yaml.safe_load`` would, faster."""
+    return yaml.load(text, Loader=_SAFE_LOADER)

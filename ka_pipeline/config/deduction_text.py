@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from ka_pipeline.config.contracts import DEDUCTION_TYPES
 from ka_pipeline.errors import ConfigError
+from ka_pipeline.resources import load_shipped_yaml
 
 UNCLASSIFIED = "unclassified"
 _LATIN = "A-Za-z0-9"
@@ -83,15 +82,10 @@ def compile_rules(entries: Any, where: str) -> list[DeductionRule]:
     return rules
 
 
-# libyaml's safe loader when PyYAML has it: the same documents, parsed in a tenth of the
-# pure-Python loader's time (the shipped file is read on every run)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def default_rule_entries() -> list[dict[str, Any]]:
     """The shipped rules (``deduction_types.yaml``) as written."""
     text = (resources.files("ka_pipeline.config") / "deduction_types.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=_YAML_LOADER)
+    return load_shipped_yaml(text)
 
 
 def default_rules() -> list[DeductionRule]:

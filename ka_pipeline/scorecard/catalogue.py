@@ -15,8 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ka_pipeline.resources import load_shipped_yaml
 from ka_pipeline.scorecard.model import ChainInfo
 from ka_pipeline.scorecard.periods import Period
 
@@ -88,9 +87,7 @@ def compress_dates(days: list[date], lang: str) -> str:
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict[str, Any]]:
     """The message catalogue: UI strings per locale, from templates/strings.yaml."""
-    # libyaml's safe loader when PyYAML has it (the same document, a tenth of the time)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((TEMPLATES / "strings.yaml").read_text(encoding="utf-8"), Loader=loader)
+    return load_shipped_yaml((TEMPLATES / "strings.yaml").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=4)
