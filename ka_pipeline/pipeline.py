@@ -259,17 +259,15 @@ def _validate_batch(
     feed: str,
     batch: _Batch,
     engine: sa.Engine | None = None,
-    home: Path | None = None,
 ) -> Any:
     """Validate all readable files of a batch in one suite run; split good from bad.
-    Returns the suite's result (None for a batch with no readable row).
+    Returns the suite's result (None for a batch with no readable row), for the caller
+    to store (:func:`ka_pipeline.validate.store_result`).
 
     Every check is per file and per partition (a key repeated in one file, a date
     outside its file's window), so a file gives the same rows whichever batch it is in;
     keys that must be unique across partitions are checked against what is loaded and
-    claimed in business-date order (:func:`_claim_keys_in_order`). With ``home``, the
-    suite's result is stored there and each file gets its Data Docs page
-    (:func:`ka_pipeline.validate.store_result`).
+    claimed in business-date order (:func:`_claim_keys_in_order`).
     """
     readable, frame = batch.readable, batch.frame
     if not readable or frame is None:
@@ -289,12 +287,6 @@ def _validate_batch(
     )
     flagged["_key_order"] = range(len(flagged))
     result = validate_rows(flagged, feed)
-    suite_result = result.result
-    if home is not None and result.result is not None:
-        files = [(load.file_name, load.business_date.isoformat()) for load, _ in readable]
-        page = store_result(home, chain.code, feed, files, result.result)
-        for load, _ in readable:
-            load.reports.append(page)
     if chain_key and len(readable) > 1:
         result = _claim_keys_in_order(result, feed, readable)
     keep = [c for c in frame.columns if c not in ("_file", NUMBER_MISREAD)]
@@ -320,7 +312,7 @@ def _validate_batch(
                 }
             )
             load.bad = lines if load.bad is None else pd.concat([load.bad, lines])
-    return suite_result
+    return result.result
 
 
 def _loaded_partitions(
@@ -634,7 +626,13 @@ def run_chain(
                 with _timed(result.seconds, "read"):
                     parsed = _parse_batch(chain, feed, group, progress)
                 with _timed(result.seconds, "validate"):
-                    _validate_batch(config, chain, feed, parsed, engine, settings.home)
+                    suite_result = _validate_batch(config, chain, feed, parsed, engine)
+                    if suite_result is not None:
+                        readable = [load for load, _ in parsed.readable]
+                        files = [(f.file_name, f.business_date.isoformat()) for f in readable]
+                        page = store_result(settings.home, chain_code, feed, files, suite_result)
+                        for load in readable:
+                            load.reports.append(page)
                 batch = [load for load, _ in parsed.files]
                 if not force:
                     _hold_shrinking_restatements(engine, chain, feed, batch)
