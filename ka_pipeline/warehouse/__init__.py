@@ -90,7 +90,8 @@ def summarize_brin(engine: sa.Engine, tables: list[str]) -> None:
                     sa.text("select brin_summarize_new_values(cast(:i as regclass))"), {"i": index}
                 )
         except sa.exc.OperationalError as exc:
-            if "lock timeout" not in str(exc):
+            # SQLSTATE 55P03 lock_not_available, not the message: servers translate it
+            if getattr(exc.orig, "sqlstate", None) != "55P03":
                 raise
             logging.getLogger(__name__).info("%s not summarized now: its table is busy", index)
 
