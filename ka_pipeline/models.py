@@ -672,17 +672,20 @@ def _replace_by_key(
     key: list[str],
     params: dict[str, Any],
     order: str = "",
-) -> None:
+) -> int:
     """DuckDB: replace the slice ``where`` of ``table`` by the query's rows, as delete then
     insert would, but by upsert on the primary key: DuckDB deletes and re-inserts the same
     keys in one transaction very slowly (216k invoice rows: 56 s, against 0.14 s here).
     Rows of the slice the query no longer returns are deleted. Not a plain delete and
     insert even for a few rows: tried for slices up to 1,000 rows (DuckDB 1.5.6), the
     commit failed with a FATAL "Failed to delete all rows from index" on a 4-row slice
-    and left the database unusable until reopened."""
+    and left the database unusable until reopened. Returns the rows written."""
     staged = f"model_rows_{uuid.uuid4().hex[:12]}"
-    conn.execute(
-        sa.text(f"create temp table {staged} as select * from ({query}) as model_rows"), params
+    written = _inserted(
+        conn.execute(
+            sa.text(f"create temp table {staged} as select * from ({query}) as model_rows"),
+            params,
+        )
     )
     try:
         match = " and ".join(f"r.{k} = {table}.{k}" for k in key)
@@ -696,6 +699,15 @@ def _replace_by_key(
         conn.execute(sa.text(f"insert or replace into {table} select * from {staged}{order}"))
     finally:
         conn.execute(sa.text(f"drop table if exists {staged}"))
+    return written
+
+
+def _inserted(result: sa.CursorResult) -> int:
+    """The rows an insert-select or create-table-as wrote: PostgreSQL's row count; DuckDB
+    reports -1 there and returns the count as the statement's one row instead."""
+    if result.rowcount >= 0:
+        return int(result.rowcount)
+    return int(result.scalar_one())
 
 
 def _run_model(
@@ -753,17 +765,17 @@ def _run_model(
     try:
         key = catalog.primary_keys.get(model.table, [])
         if key:
-            _replace_by_key(conn, model.table, query, where, key, params, order)
+            count = _replace_by_key(conn, model.table, query, where, key, params, order)
         else:
             conn.execute(sa.text(f"delete from {model.table} where {where}"), params)
-            conn.execute(
-                sa.text(f"insert into {model.table} select * from ({query}) as model_rows{order}"),
-                params,
+            count = _inserted(
+                conn.execute(
+                    sa.text(
+                        f"insert into {model.table} select * from ({query}) as model_rows{order}"
+                    ),
+                    params,
+                )
             )
-        # counted, not rowcount: DuckDB's driver reports -1 for insert-select
-        count = conn.execute(
-            sa.text(f"select count(*) from {model.table} where {where}"), params
-        ).scalar_one()
     finally:
         if keys is not None:
             conn.execute(sa.text(f"drop table if exists {SLICE_KEYS}"))
