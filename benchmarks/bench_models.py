@@ -255,28 +255,24 @@ def statement(month: date) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _sales_rows(engine: sa.Engine, day: date) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("select count(*) from raw_sales where chain_code = :c and business_date = :d"),
+            {"c": CHAIN, "d": day},
+        ).scalar_one()
+
+
 def build(engine: sa.Engine, months: int, rows_per_day: int, rebuild: bool = False) -> None:
     first = LAST_DAY - timedelta(days=round(months * 30.44) - 1)
     rng = np.random.default_rng(months)
-    with engine.begin() as conn:
-        # a complete kept history has the day before the nightly one
-        kept = conn.execute(
-            sa.text("select count(*) from raw_sales where chain_code = :c and business_date = :d"),
-            {"c": CHAIN, "d": LAST_DAY - timedelta(days=1)},
-        ).scalar_one()
-    if kept and not rebuild:
-        with engine.begin() as conn:
-            modelled = conn.execute(
-                sa.text(
-                    "select count(*) from raw_sales where chain_code = :c and business_date = :d"
-                ),
-                {"c": CHAIN, "d": LAST_DAY},
-            ).scalar_one()
-        if modelled:
-            # a kept history already modelled whole with its nightly day loaded (the end
-            # of model_history): time the nightly again, the same slices as the first time
-            print("  kept history reused as modelled (--rebuild to model it whole again)")
-            return
+    # a complete kept history has the day before the nightly one
+    kept = _sales_rows(engine, LAST_DAY - timedelta(days=1))
+    if kept and not rebuild and _sales_rows(engine, LAST_DAY):
+        # a kept history already modelled whole with its nightly day loaded (the end of
+        # model_history): time the nightly again, the same slices as the first time
+        print("  kept history reused as modelled (--rebuild to model it whole again)")
+        return
     if kept:
         # a kept history (--keep): drop the nightly day and the model state, model again
         with engine.begin() as conn:
